@@ -1,0 +1,54 @@
+#!/bin/sh
+# Prepare a Debian 12 host (as root) to build ckbtrace and run its tools:
+# packages, kernel headers for BCC, and tracefs.  Safe to run again.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+libbpfcc-dev libelf-dev linux-headers-amd64
+librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zlib1g-dev
+bats jq bpftrace bpfcc-tools util-linux procps kmod"
+
+log() { echo "setup-host: $*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+	log "must run as root (try: sudo $0)"
+	exit 1
+fi
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	log "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# BCC compiles against kernel headers.  Debian ships them for its own
+# kernels only; when the running kernel has none, point BCC at the newest
+# Debian headers (uprobe and tracepoint programs need only UAPI-stable
+# parts).  The split Debian layout needs both build/ and source/.
+kver=$(uname -r)
+mod=/lib/modules/$kver
+if [ ! -e "$mod/build/include/linux/kconfig.h" ] &&
+   [ ! -e "$mod/source/include/linux/kconfig.h" ]; then
+	arch=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1)
+	common=$(ls -d /usr/src/linux-headers-*-common 2>/dev/null | sort -V | tail -n1)
+	if [ -z "$arch" ] || [ -z "$common" ]; then
+		log "no kernel headers under /usr/src; install linux-headers-amd64"
+		exit 1
+	fi
+	mkdir -p "$mod"
+	ln -sfn "$arch" "$mod/build"
+	ln -sfn "$common" "$mod/source"
+	log "kernel $kver has no headers; using $arch and $common"
+fi
+
+if [ ! -e /sys/kernel/tracing/uprobe_events ]; then
+	mount -t tracefs nodev /sys/kernel/tracing
+	log "mounted tracefs on /sys/kernel/tracing"
+fi

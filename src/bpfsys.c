@@ -1,0 +1,95 @@
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpfsys.h"
+#include "util.h"
+
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	long r = syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+
+	return r < 0 ? -errno : (int)r;
+}
+
+int bpf_map_get(int fd, const void *key, void *value)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.value = (uint64_t)(uintptr_t)value;
+	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &a);
+}
+
+int bpf_map_set(int fd, const void *key, const void *value)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.value = (uint64_t)(uintptr_t)value;
+	a.flags = BPF_ANY;
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
+}
+
+static int uprobe_pmu(int *type, int *retbit)
+{
+	static int cached_type = -1, cached_bit = -1;
+	char buf[64];
+	ssize_t n;
+
+	if (cached_type < 0) {
+		n = read_small_file("/sys/bus/event_source/devices/uprobe/type",
+				    buf, sizeof(buf));
+		if (n <= 0)
+			return n < 0 ? (int)n : -ENOENT;
+		cached_type = atoi(buf);
+		n = read_small_file(
+			"/sys/bus/event_source/devices/uprobe/format/retprobe",
+			buf, sizeof(buf));
+		if (n <= 0 || strncmp(buf, "config:", 7) != 0)
+			return -ENOENT;
+		cached_bit = atoi(buf + 7);
+	}
+	*type = cached_type;
+	*retbit = cached_bit;
+	return 0;
+}
+
+int uprobe_open(int prog_fd, const char *path, uint64_t offset, pid_t pid,
+		bool ret)
+{
+	struct perf_event_attr attr;
+	int type = 0, retbit = 0, fd, err;
+
+	err = uprobe_pmu(&type, &retbit);
+	if (err)
+		return err;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = (uint32_t)type;
+	attr.config = ret ? 1ull << retbit : 0;
+	attr.config1 = (uint64_t)(uintptr_t)path;
+	attr.config2 = offset;
+	attr.sample_period = 1;
+	attr.wakeup_events = 1;
+	fd = (int)syscall(__NR_perf_event_open, &attr, pid ? pid : -1,
+			  pid ? -1 : 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 ||
+	    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}

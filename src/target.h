@@ -1,0 +1,35 @@
+/* What to trace: a process (-p), a file (-b), or the one process named
+ * "ckb" -> the ELF files to probe. */
+#ifndef CKBTRACE_TARGET_H
+#define CKBTRACE_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define TARGET_MAX_LIBS 4
+
+struct target {
+	pid_t pid;			/* 0: every process mapping the file */
+	char exe[PATH_MAX];		/* path to open and probe */
+	char exe_shown[PATH_MAX];	/* path as the user knows it */
+	int nlibs;
+	char libs[TARGET_MAX_LIBS][PATH_MAX];	/* mapped librocksdb*.so */
+};
+
+/* A running process: its executable through /proc/PID/exe (the running
+ * inode, even if replaced on disk) and every librocksdb it maps, through
+ * /proc/PID/root so containers work.  0, -ESRCH, -EACCES, -errno. */
+int target_from_pid(struct target *t, pid_t pid);
+
+/* A file on disk: an executable or a shared library.  0 or -errno. */
+int target_from_path(struct target *t, const char *path);
+
+/* PIDs whose comm is exactly name (pgrep -x); count found, at most max
+ * stored. */
+int target_find_comm(const char *name, pid_t *pids, int max);
+
+/* Is the traced process still there (always true without a PID)? */
+bool target_alive(const struct target *t);
+
+#endif

@@ -1,0 +1,129 @@
+# Shared set-up for the end-to-end suites: real probes on real processes.
+# Every background process is killed and every temp file removed in
+# teardown; every wait is bounded.
+
+RDBLAT="${top_builddir:?}/tools/ckb-rdblat"
+DBSIM="$top_builddir/tools/ckb-dbsim"
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root to load BPF programs and attach uprobes"
+}
+
+common_setup() {
+	TMP=$(mktemp -d /tmp/ckbtrace-test.XXXXXX)
+	BGPIDS=""
+}
+
+common_teardown() {
+	local p
+	for p in $BGPIDS; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in $BGPIDS; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
+wait_for() {
+	local limit=$(( $1 * 10 )) i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		if [ "$i" -ge "$limit" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# start_dbsim NAME ARGS...: a dbsim that opens its DB and waits for
+# SIGUSR1; sets NAME_PID and leaves counts in $TMP/NAME.counts.json.
+start_dbsim() {
+	local name=$1
+	shift
+	"$DBSIM" --wait --linger -q --db "$TMP/$name.db" \
+		--counts "$TMP/$name.counts.json" "$@" \
+		> "$TMP/$name.out" 2> "$TMP/$name.err" &
+	BGPIDS="$BGPIDS $!"
+	eval "${name}_PID=$!"
+	wait_for 30 grep -q '^ready' "$TMP/$name.out"
+}
+
+# run_dbsim NAME: start the workload and wait for its counts.
+run_dbsim() {
+	local pid
+	eval "pid=\$${1}_PID"
+	kill -USR1 "$pid"
+	wait_for 120 test -s "$TMP/$1.counts.json"
+}
+
+# start_rdblat OUT ARGS...: ckb-rdblat in the background until attached.
+start_rdblat() {
+	local out=$1
+	shift
+	"$RDBLAT" "$@" > "$TMP/$out.jsonl" 2> "$TMP/$out.err" &
+	RDBLAT_PID=$!
+	BGPIDS="$BGPIDS $RDBLAT_PID"
+	wait_for 60 grep -q '^Tracing' "$TMP/$out.err" || {
+		cat "$TMP/$out.err" >&2
+		return 1
+	}
+}
+
+# stop_rdblat SIGNAL: signal it and return its exit status.
+stop_rdblat() {
+	kill "-$1" "$RDBLAT_PID"
+	local rc=0
+	wait "$RDBLAT_PID" || rc=$?
+	return "$rc"
+}
+
+# Sum of the interval counts of one op in a JSON-lines file.
+interval_sum() {
+	jq -s --arg op "$2" \
+		'[.[] | select(.type == "interval" and .op == $op) | .count] | add // 0' \
+		"$1"
+}
+
+interval_bytes() {
+	jq -s --arg op "$2" \
+		'[.[] | select(.type == "interval" and .op == $op) | .bytes] | add // 0' \
+		"$1"
+}
+
+summary_count() {
+	jq -s --arg op "$2" '.[] | select(.type == "summary") | .counts[$op]' "$1"
+}
+
+# Sum of the given functions' call counts in a dbsim counts file.
+calls_of() {
+	local file=$1
+	shift
+	jq --arg fns "$*" '. as $c | [ $fns | splits(" +") | $c.calls[.] // 0 ] | add' \
+		"$file"
+}
+
+bytes_of() {
+	local file=$1
+	shift
+	jq --arg fns "$*" '. as $c | [ $fns | splits(" +") | $c.bytes[.] // 0 ] | add' \
+		"$file"
+}
+
+# The first byte at a symbol of a running PIE or non-PIE executable, read
+# from the live process image (0xcc while a uprobe is installed there).
+live_byte() {
+	local pid=$1 sym=$2 exe vaddr base addr
+	exe=$(readlink "/proc/$pid/exe")
+	vaddr=$(nm "$exe" | awk -v s="$sym" '$3 == s { print $1; exit }')
+	base=$(awk -v e="$exe" '$6 == e && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' "/proc/$pid/maps")
+	if [ "$(od -An -t x2 -j 16 -N 2 "$exe" | tr -d ' ')" = 0002 ]; then
+		base=0
+	fi
+	addr=$(( 0x$base + 0x$vaddr ))
+	dd if="/proc/$pid/mem" bs=1 skip="$addr" count=1 iflag=skip_bytes \
+		status=none 2>/dev/null | od -An -t x1 | tr -d ' '
+}
