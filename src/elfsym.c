@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,6 +219,21 @@ bool elf_defines_prefix(const struct elf_file *f, const char *prefix)
 	struct prefix_query q = { prefix, strlen(prefix), true };
 
 	return elf_symbols(f, prefix_cb, &q) != 0;
+}
+
+bool elf_contains(const struct elf_file *f, const char *needle)
+{
+	void *map;
+	bool found;
+
+	if (!f->file_size)
+		return false;
+	map = mmap(NULL, f->file_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+	if (map == MAP_FAILED)
+		return false;
+	found = memmem(map, f->file_size, needle, strlen(needle)) != NULL;
+	munmap(map, f->file_size);
+	return found;
 }
 
 bool elf_is_library(const struct elf_file *f)

@@ -53,6 +53,10 @@ int elf_symbols(const struct elf_file *f, elf_sym_fn fn, void *arg);
 bool elf_imports_prefix(const struct elf_file *f, const char *prefix);
 bool elf_defines_prefix(const struct elf_file *f, const char *prefix);
 
+/* Does the file contain these bytes anywhere (e.g. "rocksdb" in the
+ * strings of a stripped binary)? */
+bool elf_contains(const struct elf_file *f, const char *needle);
+
 /* Is this a shared library rather than an executable (ET_DYN without an
  * interpreter)? */
 bool elf_is_library(const struct elf_file *f);

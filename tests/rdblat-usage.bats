@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# ckb-rdblat's options and bad input: each mistake gets one line naming
+# the problem and the remedy, and the documented exit status.
+
+load helpers
+
+setup() {
+	common_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+# one_line_error STATUS PATTERN: the last `run` failed that way.
+one_line_error() {
+	echo "status $status: $output"
+	[ "$status" -eq "$1" ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "ckb-rdblat: "* ]]
+	[[ "$output" == *$2* ]]
+}
+
+@test "--help shows usage and examples and exits 0" {
+	run "$RDBLAT" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *USAGE:* ]]
+	[[ "$output" == *EXAMPLES:* ]]
+	[[ "$output" == *"-p, --pid PID"* ]]
+}
+
+@test "every option in --help is in the man page" {
+	local opt missing=0
+	for opt in $("$RDBLAT" --help | grep -oE '^  (-[a-zA-Z], )?--[a-z]+' | grep -oE -- '--[a-z]+'); do
+		grep -q -- "${opt//-/\\\\-}" "$top_srcdir/man/ckb-rdblat.8" || {
+			echo "missing from man page: $opt"
+			missing=$((missing + 1))
+		}
+	done
+	[ "$missing" -eq 0 ]
+}
+
+@test "--ebpf prints the BPF program without root" {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$RDBLAT" --ebpf -p 1
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "// cflags: -DTARGET_TGID=1 "* ]]
+	[[ "$output" == *"BPF_HASH(start"* ]]
+	[[ "$output" == *"int e_commit(struct pt_regs *ctx)"* ]] ||
+		[[ "$output" == *"ENTRY(e_commit"* ]]
+}
+
+@test "interval 0 is refused (exit 2)" {
+	run "$RDBLAT" 0
+	one_line_error 2 "bad interval '0'"
+}
+
+@test "interval abc is refused (exit 2)" {
+	run "$RDBLAT" abc
+	one_line_error 2 "bad interval 'abc'"
+}
+
+@test "-i -1 and -d x are refused (exit 2)" {
+	run "$RDBLAT" -i -1
+	one_line_error 2 "bad interval '-1'"
+	run "$RDBLAT" -d x
+	one_line_error 2 "bad duration 'x'"
+}
+
+@test "a bad count is refused (exit 2)" {
+	run "$RDBLAT" 1 0
+	one_line_error 2 "bad count '0'"
+	run "$RDBLAT" 1 many
+	one_line_error 2 "bad count 'many'"
+}
+
+@test "a bad PID is refused (exit 2)" {
+	run "$RDBLAT" -p 12ab
+	one_line_error 2 "bad PID '12ab'"
+	run "$RDBLAT" -p 0
+	one_line_error 2 "bad PID '0'"
+}
+
+@test "an unknown operation is refused (exit 2)" {
+	run "$RDBLAT" -o GET,FROB
+	one_line_error 2 "unknown operation 'FROB'"
+}
+
+@test "-p with -b is refused (exit 2)" {
+	run "$RDBLAT" -p 1 -b /bin/true
+	one_line_error 2 "exclusive"
+}
+
+@test "not root: one line naming the privileges, exit 1" {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$RDBLAT" -p 1
+	one_line_error 1 "need root"
+}
+
+@test "no such PID: exit 1" {
+	need_root
+	local pid=4194303
+	while kill -0 "$pid" 2>/dev/null; do pid=$((pid - 1)); done
+	run "$RDBLAT" -p "$pid"
+	one_line_error 1 "no process with PID $pid"
+}
+
+@test "a process without RocksDB: exit 1" {
+	need_root
+	sleep 60 &
+	BGPIDS="$BGPIDS $!"
+	run "$RDBLAT" -p "$!"
+	one_line_error 1 "uses no RocksDB"
+}
+
+@test "a stripped binary: exit 1, says it is stripped" {
+	need_root
+	strip -o "$TMP/ckb-stripped" "$DBSIM"
+	run "$RDBLAT" -b "$TMP/ckb-stripped"
+	one_line_error 1 "no RocksDB symbols in $TMP/ckb-stripped (stripped?)"
+}
+
+@test "a non-ELF file: exit 1" {
+	need_root
+	printf '#!/bin/sh\nexit 0\n' > "$TMP/notelf"
+	run "$RDBLAT" -b "$TMP/notelf"
+	one_line_error 1 "is not an ELF file"
+}
+
+@test "a missing file: exit 1" {
+	need_root
+	run "$RDBLAT" -b "$TMP/nothing-here"
+	one_line_error 1 "no such file $TMP/nothing-here"
+}
+
+@test "an executable that links RocksDB dynamically names the library route" {
+	need_root
+	[ -x "${DB_BENCH:-/usr/bin/db_bench}" ] || skip "db_bench (rocksdb-tools) not installed"
+	run "$RDBLAT" -b "${DB_BENCH:-/usr/bin/db_bench}"
+	one_line_error 1 "links RocksDB dynamically"
+}
+
+@test "no kernel headers: one line with the remedy, exit 1" {
+	need_root
+	"$DBSIM" -q -n 0 -r 10 --db "$TMP/h.db" &
+	BGPIDS="$BGPIDS $!"
+	run unshare -m sh -c 'mount -t tmpfs none /lib/modules && mount -t tmpfs none /sys/kernel && exec "$0" -p "$1"' "$RDBLAT" "$!"
+	one_line_error 1 "no kernel headers for $(uname -r)"
+	[[ "$output" == *"setup-host.sh"* ]]
+}
+
+@test "no processes named ckb and no -p: exit 1 with the remedy" {
+	need_root
+	pgrep -x ckb >/dev/null && skip "a process named ckb is running here"
+	run "$RDBLAT"
+	one_line_error 1 "no process named ckb"
+}

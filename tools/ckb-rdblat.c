@@ -216,7 +216,13 @@ static int find_target(struct state *s)
 
 	if (s->o.binary) {
 		err = target_from_path(&s->t, s->o.binary);
-		if (err)
+		if (err == -ENOENT)
+			msg("no such file %s; pass the node executable or its "
+			    "librocksdb.so", s->o.binary);
+		else if (err == -EISDIR)
+			msg("%s is not a regular file; pass the node executable "
+			    "or its librocksdb.so", s->o.binary);
+		else if (err)
 			msg("cannot trace %s: %s", s->o.binary, strerror(-err));
 		return err;
 	}
@@ -251,19 +257,18 @@ static int explain_unresolved(struct state *s)
 	const struct elf_file *exe = &s->r.files[0];
 	const char *who = s->t.exe_shown;
 
-	if (!exe->has_symtab && !elf_imports_prefix(exe, "rocksdb_") &&
-	    !elf_defines_prefix(exe, "rocksdb_"))
-		msg("no RocksDB symbols in %s (stripped?); try ckb-symbols %s",
-		    who, who);
-	else if (!s->t.pid && (elf_imports_prefix(exe, "rocksdb_") ||
-			       elf_imports_prefix(exe, "_ZN7rocksdb")))
+	if (!s->t.pid && (elf_imports_prefix(exe, "rocksdb_") ||
+			  elf_imports_prefix(exe, "_ZN7rocksdb")))
 		msg("%s links RocksDB dynamically; use -b with its "
 		    "librocksdb.so, or -p PID", who);
+	else if (!exe->has_symtab && elf_contains(exe, "rocksdb"))
+		msg("no RocksDB symbols in %s (stripped?); use a build that "
+		    "keeps .symtab", who);
 	else if (s->t.pid)
 		msg("process %d (%s) uses no RocksDB: no RocksDB symbols in "
 		    "its executable or mapped libraries", s->t.pid, who);
 	else
-		msg("no RocksDB symbols in %s", who);
+		msg("no RocksDB symbols in %s; it does not use RocksDB", who);
 	return -ENOENT;
 }
 
@@ -443,6 +448,14 @@ static void delta(struct op_hist *d, const struct op_hist *now,
 		d->slot[k] = now->slot[k] - prev->slot[k];
 }
 
+/* An interpolated percentile never exceeds the largest value seen. */
+static double pct(const struct op_hist *d, uint64_t max, double p)
+{
+	double v = hist_percentile(d->slot, HIST_NBUCKETS, p);
+
+	return max && v > (double)max ? (double)max : v;
+}
+
 static void print_table(const struct state *s, const struct op_hist *d,
 			const uint64_t *max, double secs)
 {
@@ -467,11 +480,9 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		fmt_latency(avg, sizeof(avg),
 			    (double)d[op].sum_ns / (double)d[op].count,
 			    s->o.div);
-		fmt_latency(p50, sizeof(p50),
-			    hist_percentile(d[op].slot, HIST_NBUCKETS, 50),
+		fmt_latency(p50, sizeof(p50), pct(&d[op], max[op], 50),
 			    s->o.div);
-		fmt_latency(p99, sizeof(p99),
-			    hist_percentile(d[op].slot, HIST_NBUCKETS, 99),
+		fmt_latency(p99, sizeof(p99), pct(&d[op], max[op], 99),
 			    s->o.div);
 		fmt_latency(mx, sizeof(mx), (double)max[op], s->o.div);
 		if (d[op].bytes_known)
@@ -519,8 +530,7 @@ static void print_json(const struct state *s, const struct op_hist *d,
 		       catalog_ops[op].name, (unsigned long long)d[op].count,
 		       (double)d[op].count / secs,
 		       (double)d[op].sum_ns / (double)d[op].count,
-		       hist_percentile(d[op].slot, HIST_NBUCKETS, 50),
-		       hist_percentile(d[op].slot, HIST_NBUCKETS, 99),
+		       pct(&d[op], max[op], 50), pct(&d[op], max[op], 99),
 		       (unsigned long long)max[op]);
 		if (d[op].bytes_known)
 			printf("\"bytes\":%llu}\n",
