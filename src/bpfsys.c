@@ -40,6 +40,25 @@ int bpf_map_set(int fd, const void *key, const void *value)
 	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
 }
 
+int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
+{
+	struct bpf_map_info info;
+	union bpf_attr a;
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (uint64_t)(uintptr_t)&info;
+	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+	if (err)
+		return err;
+	*type = info.type;
+	*max_entries = info.max_entries;
+	return 0;
+}
+
 static int uprobe_pmu(int *type, int *retbit)
 {
 	static int cached_type = -1, cached_bit = -1;

@@ -11,6 +11,9 @@
 int bpf_map_get(int fd, const void *key, void *value);
 int bpf_map_set(int fd, const void *key, const void *value);
 
+/* Type and max_entries of a map: 0 or -errno. */
+int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries);
+
 /* Open a uprobe (or uretprobe) perf event on path at file offset, scoped
  * to pid (every process when pid is 0), and run prog_fd on it.  The probe
  * lives exactly as long as the returned fd: nothing is written to tracefs.
