@@ -36,6 +36,9 @@
 #define CELL_KEY_LEN (HASH_LEN + 4)
 #define NUM_KEY_LEN 8
 #define VBUF_LEN 8192
+#define SLOW_PREFIX "slow:"
+#define SLOW_KEY_LEN 13		/* "slow:" + 8 digits */
+#define SLOW_VALUE_LEN 100
 #define NSEC 1000000000ULL
 
 /* Every rocksdb_* function the workload calls, and whether it has a byte
@@ -74,7 +77,8 @@
 	X(iter_next, 0)					\
 	X(iter_get_error, 0)				\
 	X(iter_destroy, 0)				\
-	X(compact_range_cf, 0)
+	X(compact_range_cf, 0)				\
+	X(merge_cf, 1)
 
 enum api {
 #define X(fn, b) API_##fn,
@@ -116,6 +120,8 @@ struct config {
 	uint64_t seed;
 	uint64_t compact_every;
 	uint64_t write_buffer_kb;
+	uint64_t slow;
+	uint64_t slow_ms;
 	const char *db;
 	const char *counts;
 	bool keep;
@@ -142,6 +148,10 @@ struct sim {
 	rocksdb_optimistictransactiondb_t *odb;
 	rocksdb_t *db;
 	rocksdb_column_family_handle_t *cf[NUM_CF];
+	rocksdb_column_family_handle_t *slow_cf;
+	uint32_t cf_id[NUM_CF + 1];	/* read at open: handles die at close */
+	rocksdb_options_t *slow_opts;
+	uint64_t slow_done;
 	rocksdb_readoptions_t *ro;
 	rocksdb_readoptions_t *snap_ro;
 	rocksdb_writeoptions_t *wo;
@@ -659,6 +669,16 @@ static void print_map(FILE *f, const char *name, const uint64_t *v,
 	fputc('}', f);
 }
 
+static void print_cf_ids(const struct sim *s, FILE *f)
+{
+	fprintf(f, "\"cf_ids\":{\"default\":%u", s->cf_id[0]);
+	for (int i = 1; i < NUM_CF; i++)
+		fprintf(f, ",\"%d\":%u", i - 1, s->cf_id[i]);
+	if (s->cfg.slow)
+		fprintf(f, ",\"slow\":%u", s->cf_id[NUM_CF]);
+	fputc('}', f);
+}
+
 static void print_counts(const struct sim *s, FILE *f)
 {
 	uint64_t flushes, compactions;
@@ -671,8 +691,13 @@ static void print_counts(const struct sim *s, FILE *f)
 	print_map(f, "bytes", st.bytes, true);
 	fprintf(f, ",\"commit_bytes\":%" PRIu64 ",\"write_bytes\":%" PRIu64
 		",\"log\":{\"flush_started\":%" PRIu64
-		",\"compaction_started\":%" PRIu64 "}}\n",
+		",\"compaction_started\":%" PRIu64 "},",
 		st.commit_bytes, st.write_bytes, flushes, compactions);
+	print_cf_ids(s, f);
+	fprintf(f, ",\"slow\":{\"op\":\"GET\",\"count\":%" PRIu64
+		",\"delay_ms\":%" PRIu64 ",\"key_len\":%d,\"value_len\":%d"
+		",\"cf\":\"slow\"}}\n", s->slow_done, s->cfg.slow_ms,
+		SLOW_KEY_LEN, SLOW_VALUE_LEN);
 }
 
 static void write_counts(struct sim *s)
@@ -787,6 +812,84 @@ static void take_signals(struct sim *s, uint64_t deadline, const bool *until)
 	}
 }
 
+/* ---- slow operations on purpose ---- */
+
+/* The merge operator of the "slow" column family: RocksDB calls it inside
+ * rocksdb_get_pinned_cf to fold a key's merge operand into a value, and it
+ * sleeps there first when the key is marked.  One operand and no base value
+ * per key: exactly one call per get. */
+static uint64_t slow_sleep_ms;
+
+static char *slow_full_merge(void *state, const char *key, size_t klen,
+			     const char *base, size_t base_len,
+			     const char *const *ops, const size_t *op_lens,
+			     int nops, unsigned char *ok, size_t *len)
+{
+	struct timespec ts = { (time_t)(slow_sleep_ms / 1000),
+			       (long)(slow_sleep_ms % 1000) * 1000000 };
+	char *v = malloc(SLOW_VALUE_LEN);
+
+	(void)state; (void)base; (void)base_len; (void)ops; (void)op_lens;
+	(void)nops;
+	if (klen >= strlen(SLOW_PREFIX) &&
+	    memcmp(key, SLOW_PREFIX, strlen(SLOW_PREFIX)) == 0)
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	if (v)
+		memset(v, 's', SLOW_VALUE_LEN);
+	*ok = v != NULL;
+	*len = v ? SLOW_VALUE_LEN : 0;
+	return v;
+}
+
+static char *slow_partial_merge(void *state, const char *key, size_t klen,
+				const char *const *ops, const size_t *op_lens,
+				int nops, unsigned char *ok, size_t *len)
+{
+	(void)state; (void)key; (void)klen; (void)ops; (void)op_lens;
+	(void)nops;
+	*ok = 0;
+	*len = 0;
+	return NULL;
+}
+
+static void slow_delete_value(void *state, const char *v, size_t len)
+{
+	(void)state;
+	(void)len;
+	free((void *)v);
+}
+
+static void slow_merge_destroy(void *state)
+{
+	(void)state;
+}
+
+static const char *slow_merge_name(void *state)
+{
+	(void)state;
+	return "ckb-dbsim-slow";
+}
+
+static void slow_op(struct sim *s, uint64_t i)
+{
+	char key[SLOW_KEY_LEN + 1];
+	char *err = NULL;
+
+	snprintf(key, sizeof(key), SLOW_PREFIX "%08" PRIu64, i % 100000000);
+	CALL(merge_cf, s->db, s->wo, s->slow_cf, key, SLOW_KEY_LEN, "x", 1,
+	     &err);
+	CHECK(merge_cf, err);
+	BYTES(merge_cf, SLOW_KEY_LEN + 1);
+	rocksdb_pinnableslice_t *v;
+
+	v = CALL(get_pinned_cf, s->db, s->ro, s->slow_cf, key, SLOW_KEY_LEN,
+		 &err);
+	CHECK(get_pinned_cf, err);
+	BYTES(get_pinned_cf, pinned_len(v));
+	s->slow_done++;
+}
+
 /* ---- the workload ---- */
 
 static bool time_is_up(uint64_t deadline)
@@ -814,6 +917,8 @@ static void run(struct sim *s)
 			break;
 		run_block(s, b);
 	}
+	for (uint64_t i = 0; i < c->slow && !s->stop; i++)
+		slow_op(s, i);
 	if (s->txn)
 		CALL(transaction_destroy, s->txn);
 	s->txn = NULL;
@@ -846,8 +951,8 @@ static void make_dir(struct sim *s)
 static void open_db(struct sim *s)
 {
 	static char names[NUM_CF][4];
-	const char *name_ptrs[NUM_CF];
-	const rocksdb_options_t *cf_opts[NUM_CF];
+	const char *name_ptrs[NUM_CF + 1];
+	const rocksdb_options_t *cf_opts[NUM_CF + 1];
 	char *err = NULL;
 
 	s->opts = rocksdb_options_create();
@@ -864,8 +969,26 @@ static void open_db(struct sim *s)
 		name_ptrs[i] = names[i];
 		cf_opts[i] = s->opts;
 	}
+	rocksdb_column_family_handle_t *handles[NUM_CF + 1];
+	int ncf = NUM_CF;
+
+	if (s->cfg.slow) {
+		slow_sleep_ms = s->cfg.slow_ms;
+		s->slow_opts = rocksdb_options_create_copy(s->opts);
+		rocksdb_options_set_merge_operator(s->slow_opts,
+			rocksdb_mergeoperator_create(NULL, slow_merge_destroy,
+				slow_full_merge, slow_partial_merge,
+				slow_delete_value, slow_merge_name));
+		name_ptrs[NUM_CF] = "slow";
+		cf_opts[NUM_CF] = s->slow_opts;
+		ncf++;
+	}
 	s->odb = rocksdb_optimistictransactiondb_open_column_families(
-		s->opts, s->dir, NUM_CF, name_ptrs, cf_opts, s->cf, &err);
+		s->opts, s->dir, ncf, name_ptrs, cf_opts, handles, &err);
+	memcpy(s->cf, handles, sizeof(s->cf));
+	s->slow_cf = s->cfg.slow ? handles[NUM_CF] : NULL;
+	for (int i = 0; i < ncf && !err; i++)
+		s->cf_id[i] = rocksdb_column_family_handle_get_id(handles[i]);
 	if (err)
 		die_rocksdb("rocksdb_optimistictransactiondb_open_column_families",
 			    err);
@@ -880,6 +1003,8 @@ static void close_db(struct sim *s)
 {
 	for (int i = 0; i < NUM_CF; i++)
 		rocksdb_column_family_handle_destroy(s->cf[i]);
+	if (s->slow_cf)
+		rocksdb_column_family_handle_destroy(s->slow_cf);
 	rocksdb_optimistictransactiondb_close_base_db(s->db);
 	rocksdb_optimistictransactiondb_close(s->odb);
 	rocksdb_optimistictransaction_options_destroy(s->to);
@@ -887,6 +1012,8 @@ static void close_db(struct sim *s)
 	rocksdb_readoptions_destroy(s->snap_ro);
 	rocksdb_readoptions_destroy(s->ro);
 	rocksdb_options_destroy(s->opts);
+	if (s->slow_opts)
+		rocksdb_options_destroy(s->slow_opts);
 }
 
 static void init_values(struct sim *s)
@@ -921,6 +1048,10 @@ static void usage(FILE *f)
 "                          (500, 0 = never)\n"
 "      --write-buffer KB   memtable size per column family (256)\n"
 "      --no-auto-compaction  disable automatic compactions\n"
+"      --slow K            after the blocks, make K gets that take at least\n"
+"                          --slow-ms each: a merge operator of column\n"
+"                          family \"slow\" sleeps inside rocksdb_get_pinned_cf\n"
+"      --slow-ms MS        delay of each slow get (20)\n"
 "  -q, --quiet             no summary line\n"
 "  -h, --help              this text\n"
 "\n"
@@ -931,7 +1062,8 @@ static void usage(FILE *f)
 "key+value, deletes key, delete ranges both keys, gets the value returned.\n"
 "\"commit_bytes\": put/delete bytes of committed transactions;\n"
 "\"write_bytes\": bytes of the batches passed to rocksdb_write;\n"
-"\"log\": flush_started/compaction_started events in DIR/LOG.\n");
+"\"log\": flush_started/compaction_started events in DIR/LOG;\n"
+"\"cf_ids\": column family ids by name; \"slow\": the slow gets made.\n");
 }
 
 static uint64_t parse_u64(const char *opt, const char *arg, uint64_t min,
@@ -953,7 +1085,7 @@ static uint64_t parse_u64(const char *opt, const char *arg, uint64_t min,
 
 enum {
 	O_DB = 256, O_KEEP, O_COUNTS, O_WAIT, O_LINGER, O_SEED,
-	O_COMPACT_EVERY, O_WRITE_BUFFER, O_NO_AUTO,
+	O_COMPACT_EVERY, O_WRITE_BUFFER, O_NO_AUTO, O_SLOW, O_SLOW_MS,
 };
 
 static const struct option long_opts[] = {
@@ -969,6 +1101,8 @@ static const struct option long_opts[] = {
 	{ "compact-every", required_argument, NULL, O_COMPACT_EVERY },
 	{ "write-buffer", required_argument, NULL, O_WRITE_BUFFER },
 	{ "no-auto-compaction", no_argument, NULL, O_NO_AUTO },
+	{ "slow", required_argument, NULL, O_SLOW },
+	{ "slow-ms", required_argument, NULL, O_SLOW_MS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -1015,6 +1149,12 @@ static void parse_opt(struct config *c, int opt, const char *arg)
 	case O_NO_AUTO:
 		c->no_auto_compaction = true;
 		break;
+	case O_SLOW:
+		c->slow = parse_u64("--slow", arg, 0, 1000000);
+		break;
+	case O_SLOW_MS:
+		c->slow_ms = parse_u64("--slow-ms", arg, 1, 600000);
+		break;
 	case 'q':
 		c->quiet = true;
 		break;
@@ -1032,7 +1172,7 @@ static void parse_args(struct config *c, int argc, char **argv)
 
 	*c = (struct config){
 		.rate = 100, .seed = 1, .compact_every = 500,
-		.write_buffer_kb = 256,
+		.write_buffer_kb = 256, .slow_ms = 20,
 	};
 	while ((opt = getopt_long(argc, argv, "r:d:n:qh", long_opts,
 				  NULL)) != -1)
