@@ -17,6 +17,7 @@
 #include "../src/compile.h"
 #include "../src/histo.h"
 #include "../src/probes.h"
+#include "../src/session.h"
 #include "../src/report.h"
 #include "../src/target.h"
 #include "../src/util.h"
@@ -62,13 +63,9 @@ static const char usage_text[] =
 "the traced process exited, 2 bad usage.\n";
 
 struct opts {
-	pid_t pid;
-	const char *binary;
 	double interval;
 	double duration;
 	uint64_t count;
-	uint32_t mask;
-	bool explicit_ops;
 	bool timestamp;
 	bool json;
 	bool hist;
@@ -82,13 +79,7 @@ enum { MAP_HIST, MAP_MAXV, MAP_DROPS, NMAPS };
 
 struct state {
 	struct opts o;
-	struct target t;
-	struct resolution r;
-	struct probe_set ps;
-	const char *progs[COMPILE_MAX_FDS];
-	int prog_fds[COMPILE_MAX_FDS];
-	int nprogs;
-	int map_fds[NMAPS];
+	struct session ss;
 	int ncpus;
 	struct op_hist *percpu;		/* ncpus values */
 	struct op_hist prev[OP_COUNT];
@@ -124,7 +115,8 @@ static double seconds_arg(const char *what, const char *s)
 	return v;
 }
 
-static void parse_opts(struct opts *o, int argc, char **argv)
+static void parse_opts(struct opts *o, struct session *ss, int argc,
+		       char **argv)
 {
 	static const struct option longs[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -150,7 +142,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->interval = 1;
 	o->div = 1e3;
 	o->unit = "us";
-	o->mask = (1u << OP_COUNT) - 1;
+	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmujHvh", longs,
 				NULL)) != -1) {
 		switch (c) {
@@ -158,10 +150,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			if (parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
 				usage_error("bad PID '%s': want a process id",
 					    optarg);
-			o->pid = (pid_t)v;
+			ss->pid = (pid_t)v;
 			break;
 		case 'b':
-			o->binary = optarg;
+			ss->binary = optarg;
 			break;
 		case 'i':
 			o->interval = seconds_arg("interval", optarg);
@@ -170,10 +162,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			o->duration = seconds_arg("duration", optarg);
 			break;
 		case 'o':
-			if (catalog_parse_ops(optarg, &o->mask, bad,
+			if (catalog_parse_ops(optarg, &ss->mask, bad,
 					      sizeof(bad)) != 0)
 				usage_error("unknown operation '%s'", bad);
-			o->explicit_ops = true;
+			ss->explicit_ops = true;
 			break;
 		case 'T': o->timestamp = true; break;
 		case 'm': o->div = 1e6; o->unit = "ms"; break;
@@ -190,7 +182,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			exit(EXIT_USAGE);
 		}
 	}
-	if (o->pid && o->binary)
+	if (ss->pid && ss->binary)
 		usage_error("%s", "-p and -b are exclusive");
 	if (optind < argc)
 		o->interval = seconds_arg("interval", argv[optind++]);
@@ -202,179 +194,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		usage_error("unexpected argument '%s'", argv[optind]);
 }
 
-static void print_ebpf(const struct opts *o)
+static void print_ebpf(const struct session *ss)
 {
 	printf("// cflags: -DTARGET_TGID=%d -DDEDUP=<0, or 1 when both the C "
-	       "API and the C++ layer are attached>\n", (int)o->pid);
+	       "API and the C++ layer are attached>\n", (int)ss->pid);
 	fputs(rdblat_bpf_text, stdout);
-}
-
-static int find_target(struct state *s)
-{
-	pid_t pids[8];
-	int n, i, err;
-
-	if (s->o.binary) {
-		err = target_from_path(&s->t, s->o.binary);
-		if (err == -ENOENT)
-			msg("no such file %s; pass the node executable or its "
-			    "librocksdb.so", s->o.binary);
-		else if (err == -EISDIR)
-			msg("%s is not a regular file; pass the node executable "
-			    "or its librocksdb.so", s->o.binary);
-		else if (err)
-			msg("cannot trace %s: %s", s->o.binary, strerror(-err));
-		return err;
-	}
-	if (!s->o.pid) {
-		n = target_find_comm("ckb", pids, 8);
-		if (n == 0) {
-			msg("no process named ckb; start the node, or pass "
-			    "-p PID or -b PATH");
-			return -ESRCH;
-		}
-		if (n > 1) {
-			fprintf(stderr, "%s: %d processes named ckb (PIDs",
-				prog_name, n);
-			for (i = 0; i < n && i < 8; i++)
-				fprintf(stderr, " %d", pids[i]);
-			fprintf(stderr, "); pick one with -p PID\n");
-			return -EEXIST;
-		}
-		s->o.pid = pids[0];
-	}
-	err = target_from_pid(&s->t, s->o.pid);
-	if (err == -ESRCH)
-		msg("no process with PID %d; check it with pgrep -x ckb",
-		    s->o.pid);
-	else if (err)
-		msg("cannot inspect PID %d: %s", s->o.pid, strerror(-err));
-	return err;
-}
-
-static int explain_unresolved(struct state *s)
-{
-	const struct elf_file *exe = &s->r.files[0];
-	const char *who = s->t.exe_shown;
-
-	if (!s->t.pid && (elf_imports_prefix(exe, "rocksdb_") ||
-			  elf_imports_prefix(exe, "_ZN7rocksdb")))
-		msg("%s links RocksDB dynamically; use -b with its "
-		    "librocksdb.so, or -p PID", who);
-	else if (!exe->has_symtab && elf_contains(exe, "rocksdb"))
-		msg("no RocksDB symbols in %s (stripped?); use a build that "
-		    "keeps .symtab", who);
-	else if (s->t.pid)
-		msg("process %d (%s) uses no RocksDB: no RocksDB symbols in "
-		    "its executable or mapped libraries", s->t.pid, who);
-	else
-		msg("no RocksDB symbols in %s; it does not use RocksDB", who);
-	return -ENOENT;
-}
-
-static int resolve(struct state *s)
-{
-	uint32_t attach = catalog_closure(s->o.mask), missing;
-	int err, i;
-
-	err = catalog_resolve(&s->r, &s->t, attach);
-	if (err == -ENOEXEC) {
-		msg("%s is not an ELF file; pass the node executable or "
-		    "librocksdb.so", s->t.exe_shown);
-		return err;
-	}
-	if (err) {
-		msg("cannot read %s: %s", s->t.exe_shown, strerror(-err));
-		return err;
-	}
-	missing = resolution_missing(&s->r, s->o.mask);
-	if (missing == s->o.mask)
-		return explain_unresolved(s);
-	vmsg("%s: layer %s, %d file(s)", s->t.exe_shown,
-	     layer_choice_name(s->r.choice), s->r.nfiles);
-	for (i = 0; i < OP_COUNT; i++) {
-		if (!(missing & (1u << i)))
-			continue;
-		if (s->o.explicit_ops)
-			msg("warning: no symbol for %s in %s; it will not be "
-			    "reported", catalog_ops[i].name, s->t.exe_shown);
-		else
-			vmsg("no symbol for %s", catalog_ops[i].name);
-	}
-	return 0;
-}
-
-static int prog_fd_of(const char *name, void *arg)
-{
-	struct state *s = arg;
-	int i;
-
-	for (i = 0; i < s->nprogs; i++)
-		if (strcmp(s->progs[i], name) == 0)
-			return s->prog_fds[i];
-	return -ENOENT;
-}
-
-static void collect_progs(struct state *s)
-{
-	const char *names[2];
-	int i, k, j;
-
-	for (i = 0; i < s->r.nhits; i++) {
-		names[0] = s->r.hits[i].row->entry_fn;
-		names[1] = s->r.hits[i].row->return_fn;
-		for (k = 0; k < 2; k++) {
-			if (!names[k])
-				continue;
-			for (j = 0; j < s->nprogs; j++)
-				if (strcmp(s->progs[j], names[k]) == 0)
-					break;
-			if (j == s->nprogs && s->nprogs < COMPILE_MAX_FDS - NMAPS)
-				s->progs[s->nprogs++] = names[k];
-		}
-	}
-}
-
-static int load(struct state *s)
-{
-	char tgid[32], dedup[32], err[512];
-	const char *cflags[2] = { tgid, dedup };
-	struct bpf_build b = {
-		.text = rdblat_bpf_text,
-		.cflags = cflags,
-		.ncflags = 2,
-		.maps = map_names,
-		.nmaps = NMAPS,
-	};
-	int rc;
-
-	if (kernel_headers_check(err, sizeof(err)) != 0) {
-		msg("%s", err);
-		return -ENOENT;
-	}
-	snprintf(tgid, sizeof(tgid), "-DTARGET_TGID=%d", (int)s->t.pid);
-	snprintf(dedup, sizeof(dedup), "-DDEDUP=%d",
-		 s->r.choice == CHOOSE_BOTH);
-	collect_progs(s);
-	b.progs = s->progs;
-	b.nprogs = s->nprogs;
-	rc = bpf_build_load(&b, s->prog_fds, s->map_fds, err, sizeof(err));
-	if (rc)
-		msg("%s", err);
-	return rc;
-}
-
-static void close_bpf(struct state *s)
-{
-	int i;
-
-	for (i = 0; i < s->nprogs; i++)
-		if (s->prog_fds[i] > 0)
-			close(s->prog_fds[i]);
-	for (i = 0; i < NMAPS; i++)
-		if (s->map_fds[i] > 0)
-			close(s->map_fds[i]);
-	s->nprogs = 0;
 }
 
 static int read_hists(struct state *s, struct op_hist *now)
@@ -384,7 +208,7 @@ static int read_hists(struct state *s, struct op_hist *now)
 
 	memset(now, 0, sizeof(*now) * OP_COUNT);
 	for (op = 0; op < OP_COUNT; op++) {
-		err = bpf_map_get(s->map_fds[MAP_HIST], &op, s->percpu);
+		err = bpf_map_get(s->ss.map_fds[MAP_HIST], &op, s->percpu);
 		if (err)
 			return err;
 		for (c = 0; c < s->ncpus; c++) {
@@ -411,9 +235,9 @@ static void read_max(struct state *s, uint64_t *max)
 	memset(zero, 0, sizeof(zero));
 	for (op = 0; op < OP_COUNT; op++) {
 		max[op] = 0;
-		if (bpf_map_get(s->map_fds[MAP_MAXV], &op, vals) != 0)
+		if (bpf_map_get(s->ss.map_fds[MAP_MAXV], &op, vals) != 0)
 			continue;
-		bpf_map_set(s->map_fds[MAP_MAXV], &op, zero);
+		bpf_map_set(s->ss.map_fds[MAP_MAXV], &op, zero);
 		for (c = 0; c < s->ncpus && c < 1024; c++)
 			if (vals[c] > max[op])
 				max[op] = vals[c];
@@ -428,7 +252,7 @@ static void read_drops(struct state *s, uint64_t *drops)
 
 	for (i = 0; i < DROP_COUNT; i++) {
 		drops[i] = 0;
-		if (bpf_map_get(s->map_fds[MAP_DROPS], &i, vals) != 0)
+		if (bpf_map_get(s->ss.map_fds[MAP_DROPS], &i, vals) != 0)
 			continue;
 		for (c = 0; c < s->ncpus && c < 1024; c++)
 			drops[i] += vals[c];
@@ -469,7 +293,7 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		printf("%s\n", ts);
 	}
 	for (op = 0; op < OP_COUNT; op++) {
-		if (!(s->o.mask & (1u << op)) || !d[op].count)
+		if (!(s->ss.mask & (1u << op)) || !d[op].count)
 			continue;
 		if (!any)
 			printf("%-10s %8s %8s %8s %8s %8s %8s %7s\n", "OP",
@@ -499,7 +323,7 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		printf("%-10s latencies in %s\n", "", s->o.unit);
 	if (s->o.hist) {
 		for (op = 0; op < OP_COUNT; op++) {
-			if (!(s->o.mask & (1u << op)) || !d[op].count)
+			if (!(s->ss.mask & (1u << op)) || !d[op].count)
 				continue;
 			printf("\n%s latency (%s):\n", catalog_ops[op].name,
 			       s->o.unit);
@@ -520,7 +344,7 @@ static void print_json(const struct state *s, const struct op_hist *d,
 
 	gettimeofday(&tv, NULL);
 	for (op = 0; op < OP_COUNT; op++) {
-		if (!(s->o.mask & (1u << op)) || !d[op].count)
+		if (!(s->ss.mask & (1u << op)) || !d[op].count)
 			continue;
 		printf("{\"type\":\"interval\",\"ts\":%ld.%06ld,"
 		       "\"interval_s\":%.3f,\"op\":\"%s\",\"count\":%llu,"
@@ -592,7 +416,7 @@ static void summary(struct state *s, const char *reason)
 		       "\"intervals\":%llu,\"counts\":{", reason,
 		       (unsigned long long)s->intervals);
 		for (op = 0; op < OP_COUNT; op++) {
-			if (!(s->o.mask & (1u << op)))
+			if (!(s->ss.mask & (1u << op)))
 				continue;
 			printf("%s\"%s\":%llu", first ? "" : ",",
 			       catalog_ops[op].name,
@@ -619,32 +443,18 @@ static void summary(struct state *s, const char *reason)
 
 static void announce(const struct state *s)
 {
-	int op, nops = 0;
+	int op;
 	bool first = true;
 
-	for (op = 0; op < OP_COUNT; op++)
-		if ((s->o.mask & (1u << op)) &&
-		    !(resolution_missing(&s->r, 1u << op)))
-			nops++;
-	if (s->t.pid)
-		fprintf(stderr, "Tracing %d RocksDB operations (%d probes, %s) "
-			"in PID %d (%s)... Hit Ctrl-C to end.\n", nops,
-			s->ps.n, layer_choice_name(s->r.choice), s->t.pid,
-			s->t.exe_shown);
-	else
-		fprintf(stderr, "Tracing %d RocksDB operations (%d probes, %s) "
-			"in every process using %s... Hit Ctrl-C to end.\n",
-			nops, s->ps.n, layer_choice_name(s->r.choice),
-			s->t.exe_shown);
+	session_announce(&s->ss, "latency");
 	if (!s->o.json)
 		return;
-	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", (int)s->t.pid);
-	json_string(stdout, s->t.exe_shown);
+	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", (int)s->ss.t.pid);
+	json_string(stdout, s->ss.t.exe_shown);
 	printf(",\"layer\":\"%s\",\"probes\":%d,\"ops\":[",
-	       layer_choice_name(s->r.choice), s->ps.n);
+	       layer_choice_name(s->ss.r.choice), s->ss.ps.n);
 	for (op = 0; op < OP_COUNT; op++) {
-		if (!(s->o.mask & (1u << op)) ||
-		    resolution_missing(&s->r, 1u << op))
+		if (!session_has_op(&s->ss, op))
 			continue;
 		printf("%s\"%s\"", first ? "" : ",", catalog_ops[op].name);
 		first = false;
@@ -667,7 +477,7 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		if (!target_alive(&s->t)) {
+		if (!target_alive(&s->ss.t)) {
 			reason = "target exited";
 			rc = 1;
 			break;
@@ -691,7 +501,7 @@ static int run(struct state *s)
 		return 0;
 	summary(s, reason);
 	if (rc)
-		msg("process %d exited; stopping", s->t.pid);
+		msg("process %d exited; stopping", s->ss.t.pid);
 	return rc;
 }
 
@@ -699,13 +509,12 @@ int main(int argc, char **argv)
 {
 	static struct state s;
 	struct sigaction sa;
-	char err[512];
 	int rc = 1;
 
 	prog_name = "ckb-rdblat";
-	parse_opts(&s.o, argc, argv);
+	parse_opts(&s.o, &s.ss, argc, argv);
 	if (s.o.ebpf) {
-		print_ebpf(&s.o);
+		print_ebpf(&s.ss);
 		return 0;
 	}
 	if (have_bpf_privileges() != 0) {
@@ -725,20 +534,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	s.percpu = calloc((size_t)s.ncpus, sizeof(*s.percpu));
-	if (!s.percpu || find_target(&s) != 0 || resolve(&s) != 0 ||
-	    load(&s) != 0)
-		goto out;
-	if (probes_attach(&s.ps, &s.r, s.t.pid, prog_fd_of, &s, err,
-			  sizeof(err)) != 0) {
-		msg("%s", err);
-		goto out;
+	if (s.percpu && session_find_target(&s.ss) == 0 &&
+	    session_resolve(&s.ss) == 0 &&
+	    session_load(&s.ss, rdblat_bpf_text, NULL, 0, map_names,
+			 NMAPS) == 0 &&
+	    session_attach(&s.ss) == 0) {
+		announce(&s);
+		rc = run(&s);
 	}
-	announce(&s);
-	rc = run(&s);
-	probes_detach(&s.ps);
-out:
-	close_bpf(&s);
-	resolution_free(&s.r);
+	session_close(&s.ss);
 	free(s.percpu);
 	return rc;
 }

@@ -1,0 +1,26 @@
+/* User-space addresses of a traced process -> "function+0xoff (module)",
+ * through /proc/PID/maps and the ELF symbol tables (C++ and Rust names
+ * demangled). */
+#ifndef CKBTRACE_SYMBOLIZE_H
+#define CKBTRACE_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct symbolizer;
+
+struct symbolizer *symbolizer_new(void);
+void symbolizer_free(struct symbolizer *s);
+
+/* Name addr in process pid: the function into buf ("name+0x1f", or
+ * "[unknown]") and the module's base name into mod.  0, or -ENOENT when
+ * the address is in no mapped file (buf then says so). */
+int symbolize(struct symbolizer *s, pid_t pid, uint64_t addr, char *buf,
+	      size_t len, char *mod, size_t modlen);
+
+/* Demangle an Itanium C++ or legacy Rust name into buf (Rust's ::h<hash>
+ * suffix dropped); other names are copied as they are. */
+void demangle_name(const char *name, char *buf, size_t len);
+
+#endif
