@@ -94,14 +94,16 @@ static int load_all(const struct bcc_api *a, const struct bpf_build *b,
 		}
 		fd = a->func_load(mod, BPF_PROG_TYPE_KPROBE, b->progs[i], start,
 				  (int)size, a->license(mod),
-				  a->kern_version(mod), 0, NULL, 0, NULL, -1);
+				  a->kern_version(mod), 0, NULL, 0, NULL,
+				  b->attach_type > 0 ? b->attach_type : -1);
 		if (fd < 0) {
 			int e = errno;
 
 			a->func_load(mod, BPF_PROG_TYPE_KPROBE, b->progs[i],
 				     start, (int)size, a->license(mod),
 				     a->kern_version(mod), 1, log, sizeof(log),
-				     NULL, -1);
+				     NULL,
+				     b->attach_type > 0 ? b->attach_type : -1);
 			if (verbose)
 				fprintf(stderr, "%s\n", log);
 			snprintf(err, len, "loading BPF program %s: %s%s",

@@ -17,6 +17,7 @@ struct bpf_build {
 	int nprogs;
 	const char *const *maps;
 	int nmaps;
+	int attach_type;		/* expected attach type, or -1 */
 };
 
 /* On success fills prog_fds[nprogs] and map_fds[nmaps] and returns 0.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "../programs/rdblat.h"
+#include "bpfsys.h"
 #include "session.h"
 #include "util.h"
 
@@ -147,6 +148,8 @@ int session_load(struct session *s, const char *text,
 	for (i = 0; i < ncflags; i++)
 		all[2 + i] = cflags[i];
 	b.ncflags = 2 + ncflags;
+	s->multi = uprobe_multi_usable();
+	b.attach_type = s->multi ? ATTACH_UPROBE_MULTI : -1;
 	collect_progs(s);
 	b.progs = s->progs;
 	b.nprogs = s->nprogs;
@@ -176,8 +179,8 @@ int session_attach(struct session *s)
 	char err[512];
 	int rc;
 
-	rc = probes_attach(&s->ps, &s->r, s->t.pid, prog_fd_of, s, err,
-			   sizeof(err));
+	rc = probes_attach(&s->ps, &s->r, s->t.pid, s->multi, prog_fd_of, s,
+			   err, sizeof(err));
 	if (rc)
 		msg("%s", err);
 	return rc;
@@ -196,13 +199,15 @@ void session_announce(const struct session *s, const char *what)
 		nops += session_has_op(s, op);
 	if (s->t.pid)
 		fprintf(stderr, "Tracing %s of %d RocksDB operations (%d "
-			"probes, %s) in PID %d (%s)... Hit Ctrl-C to end.\n",
-			what, nops, s->ps.n, layer_choice_name(s->r.choice),
-			s->t.pid, s->t.exe_shown);
+			"%s, %s) in PID %d (%s)... Hit Ctrl-C to end.\n",
+			what, nops, s->ps.n, s->multi ? "uprobe links" : "probes",
+			layer_choice_name(s->r.choice), s->t.pid,
+			s->t.exe_shown);
 	else
 		fprintf(stderr, "Tracing %s of %d RocksDB operations (%d "
-			"probes, %s) in every process using %s... Hit Ctrl-C "
-			"to end.\n", what, nops, s->ps.n,
+			"%s, %s) in every process using %s... Hit Ctrl-C to "
+			"end.\n", what, nops, s->ps.n,
+			s->multi ? "uprobe links" : "probes",
 			layer_choice_name(s->r.choice), s->t.exe_shown);
 }
 

@@ -20,6 +20,7 @@ struct session {
 	const char *binary;		/* -b, or NULL */
 	uint32_t mask;			/* operations to report */
 	bool explicit_ops;		/* -o was given */
+	bool multi;			/* attached as uprobe_multi links */
 	struct target t;
 	struct resolution r;
 	struct probe_set ps;

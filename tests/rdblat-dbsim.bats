@@ -50,6 +50,19 @@ check_counts() {
 	check_counts "$TMP/r.jsonl" "$TMP/a.counts.json"
 }
 
+@test "the same exact counts through perf-event uprobes (no uprobe_multi links)" {
+	start_dbsim a -n 800 -r 0
+	CKBTRACE_NO_UPROBE_MULTI=1 start_rdblat r -p "$a_PID" -j
+	grep -q ' probes, ' "$TMP/r.err"
+	run_dbsim a
+	stop_rdblat INT
+	check_counts "$TMP/r.jsonl" "$TMP/a.counts.json"
+}
+
+@test "SIGINT with perf-event uprobes: exit 0 and the breakpoints gone" {
+	CKBTRACE_NO_UPROBE_MULTI=1 check_clean_stop INT
+}
+
 @test "bytes equal the workload's own: values read, keys and values written, commits, batches" {
 	start_dbsim a -n 800 -r 0
 	start_rdblat r -p "$a_PID" -j -o GET,TXN_GET,PUT,TXN_PUT,DELETE,TXN_DELETE,WRITE,TXN_COMMIT
@@ -144,8 +157,8 @@ check_clean_stop() {
 	kill -USR1 "$a_PID"
 	[ "$(live_byte "$a_PID" rocksdb_transaction_commit)" = cc ]
 	local nperf
-	nperf=$(ls -l "/proc/$RDBLAT_PID/fd" | grep -c 'perf_event' || true)
-	echo "perf event fds while tracing: $nperf"
+	nperf=$(ls -l "/proc/$RDBLAT_PID/fd" | grep -cE 'perf_event|bpf_link' || true)
+	echo "uprobe perf events or links while tracing: $nperf"
 	[ "$nperf" -gt 10 ]
 	sleep 1.5
 	local rc=0
