@@ -871,7 +871,7 @@ static const char *slow_merge_name(void *state)
 	return "ckb-dbsim-slow";
 }
 
-static void slow_op(struct sim *s, uint64_t i)
+static __attribute__((noinline)) void slow_op(struct sim *s, uint64_t i)
 {
 	char key[SLOW_KEY_LEN + 1];
 	char *err = NULL;
