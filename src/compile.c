@@ -175,6 +175,8 @@ static int recv_reply(int sock, struct reply *r, int *fds, int n)
 		return -EPROTO;
 	if (r->status)
 		return r->status;
+	if (n == 0)
+		return 0;
 	c = CMSG_FIRSTHDR(&m);
 	if (!c || c->cmsg_type != SCM_RIGHTS ||
 	    c->cmsg_len != CMSG_LEN(sizeof(int) * (size_t)n))

@@ -50,6 +50,10 @@ static int index_elf(struct elf_file *f)
 	f->type = eh.e_type;
 	if (elf_getphdrnum(e, &nph) != 0 || elf_getshdrstrndx(e, &shstrndx) != 0)
 		return -ENOEXEC;
+	/* a file cut short loses its section headers, at the end */
+	if (eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > f->file_size ||
+	    eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize > f->file_size)
+		return -ENOEXEC;
 	for (i = 0; i < nph; i++) {
 		if (!gelf_getphdr(e, (int)i, &ph))
 			return -ENOEXEC;
@@ -262,7 +266,10 @@ bool cxx_prefix_match(const char *mangled, const char *prefix)
 	d = __cxa_demangle(mangled, NULL, NULL, &status);
 	if (!d || status != 0)
 		return false;
-	ok = strncmp(d, prefix, strlen(prefix)) == 0 && !strstr(d, "[clone");
+	/* ")::" would be something nested in the function: a lambda, a
+	 * local class, a static's guard */
+	ok = strncmp(d, prefix, strlen(prefix)) == 0 && !strstr(d, "[clone") &&
+	     !strstr(d, ")::");
 	free(d);
 	return ok;
 }

@@ -543,7 +543,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (have_bpf_privileges() != 0) {
-		msg("need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to "
+		msg("need root (or CAP_BPF with CAP_PERFMON) to "
 		    "load BPF programs; run with sudo");
 		return 1;
 	}
