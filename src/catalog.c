@@ -297,3 +297,41 @@ uint32_t resolution_missing(const struct resolution *r, uint32_t mask)
 			found |= BIT(r->hits[i].row->op);
 	return mask & ~found;
 }
+
+static void fill_needles(struct resolve_ctx *c)
+{
+	int i;
+
+	for (i = 0; i < catalog_nrows && i < 64; i++)
+		if (catalog_rows[i].layer == LAYER_CXX ||
+		    catalog_rows[i].layer == LAYER_BG)
+			cxx_prefix_needle(catalog_rows[i].symbol, c->needles[i],
+					  sizeof(c->needles[i]));
+}
+
+int catalog_resolve_all(struct resolution *r, const struct target *t)
+{
+	uint32_t all = BIT(catalog_nops) - 1;
+	enum layer_choice choice;
+	struct resolve_ctx *c;
+	int i, err;
+
+	err = catalog_resolve(r, t, all);
+	if (err || r->choice == CHOOSE_BOTH)
+		return err;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	choice = r->choice;
+	r->choice = CHOOSE_BOTH;
+	c->r = r;
+	c->mask = all;
+	fill_needles(c);
+	for (i = 0; i < r->nfiles; i++) {
+		c->file = i;
+		elf_symbols(&r->files[i], resolve_cb, c);
+	}
+	r->choice = choice;
+	free(c);
+	return 0;
+}

@@ -88,4 +88,8 @@ bool catalog_row_wanted(enum layer_choice c, const struct catalog_row *row);
 
 const char *layer_choice_name(enum layer_choice c);
 
+/* As catalog_resolve with every op, but every row of every layer is
+ * resolved; r->choice is still the layer ckb-rdblat would attach. */
+int catalog_resolve_all(struct resolution *r, const struct target *t);
+
 #endif
