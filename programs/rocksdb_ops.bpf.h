@@ -1,8 +1,7 @@
 /* The RocksDB operation probes every tool shares: what each entry point
  * captures, how its return turns into a latency and a byte count.  The
  * including program defines op_record(), which receives each finished
- * operation, and may define TARGET_TGID and DEDUP (integers):
- *   TARGET_TGID  0, or the only process whose calls count
+ * operation, and may define DEDUP (an integer):
  *   DEDUP        1 when both the C API and the C++ layer are attached: a
  *                C++ entry point reached from inside a C API call on the
  *                same thread is not counted again
@@ -12,9 +11,11 @@
 #include <uapi/linux/ptrace.h>
 #include "rdblat.h"
 
-#ifndef TARGET_TGID
-#define TARGET_TGID 0
-#endif
+/* Set by user space after loading, so that one compiled program serves
+ * every target: CONFIG_TGID 0, or the only process whose calls count. */
+#define CONFIG_TGID 0
+#define CONFIG_COUNT 1
+
 #ifndef DEDUP
 #define DEDUP 0
 #endif
@@ -48,6 +49,7 @@ struct op_done {
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d);
 
+BPF_ARRAY(config, u64, CONFIG_COUNT);
 BPF_HASH(start, struct start_key, struct start_val, 65536);
 BPF_HASH(pending, u64, u64, 65536);
 BPF_PERCPU_ARRAY(drops, u64, DROP_COUNT);
@@ -91,7 +93,10 @@ static __always_inline u64 stack_arg(struct pt_regs *ctx, u32 n)
 
 static __always_inline int ours(u64 pid_tgid)
 {
-	return TARGET_TGID == 0 || (pid_tgid >> 32) == TARGET_TGID;
+	u32 k = CONFIG_TGID;
+	u64 *tgid = config.lookup(&k);
+
+	return !tgid || *tgid == 0 || (pid_tgid >> 32) == *tgid;
 }
 
 static __always_inline u64 tally_get(u64 obj)

@@ -1,6 +1,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/bpf.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bpfcache.h"
 #include "compile.h"
 #include "util.h"
 
@@ -33,6 +35,14 @@ struct bcc_api {
 	int (*func_load)(void *, int, const char *, const void *, int,
 			 const char *, unsigned, int, char *, unsigned,
 			 const char *, int);
+	size_t (*num_tables)(void *);
+	const char *(*table_name)(void *, size_t);
+	int (*table_fd_id)(void *, size_t);
+	int (*table_type_id)(void *, size_t);
+	size_t (*table_key_size_id)(void *, size_t);
+	size_t (*table_leaf_size_id)(void *, size_t);
+	size_t (*table_max_entries_id)(void *, size_t);
+	int (*table_flags_id)(void *, size_t);
 };
 
 static int bcc_bind(struct bcc_api *a, char *err, size_t len)
@@ -60,12 +70,55 @@ static int bcc_bind(struct bcc_api *a, char *err, size_t len)
 	BIND(fn_size, "bpf_function_size");
 	BIND(table_fd, "bpf_table_fd");
 	BIND(func_load, "bcc_func_load");
+	BIND(num_tables, "bpf_num_tables");
+	BIND(table_name, "bpf_table_name");
+	BIND(table_fd_id, "bpf_table_fd_id");
+	BIND(table_type_id, "bpf_table_type_id");
+	BIND(table_key_size_id, "bpf_table_key_size_id");
+	BIND(table_leaf_size_id, "bpf_table_leaf_size_id");
+	BIND(table_max_entries_id, "bpf_table_max_entries_id");
+	BIND(table_flags_id, "bpf_table_flags_id");
 #undef BIND
 	return 0;
 }
 
+/* Save what BCC built, every table included, for bpfcache_load(). */
+static void store(const struct bcc_api *a, void *mod,
+		  const struct bpf_build *b, const char *path)
+{
+	static struct cache_map maps[64];
+	static struct cache_prog progs[COMPILE_MAX_FDS];
+	size_t i, n = a->num_tables(mod);
+	int rc;
+
+	if (!path || n > 64)
+		return;
+	for (i = 0; i < n; i++) {
+		snprintf(maps[i].name, sizeof(maps[i].name), "%s",
+			 a->table_name(mod, i));
+		maps[i].type = (uint32_t)a->table_type_id(mod, i);
+		maps[i].key_size = (uint32_t)a->table_key_size_id(mod, i);
+		maps[i].value_size = (uint32_t)a->table_leaf_size_id(mod, i);
+		maps[i].max_entries = (uint32_t)a->table_max_entries_id(mod, i);
+		maps[i].flags = (uint32_t)a->table_flags_id(mod, i);
+		maps[i].fd = a->table_fd_id(mod, i);
+	}
+	for (i = 0; i < (size_t)b->nprogs; i++) {
+		snprintf(progs[i].name, sizeof(progs[i].name), "%s",
+			 b->progs[i]);
+		progs[i].insns = a->fn_start(mod, b->progs[i]);
+		progs[i].ninsns = (uint32_t)(a->fn_size(mod, b->progs[i]) / 8);
+	}
+	rc = bpfcache_write(path, maps, (int)n, progs, b->nprogs,
+			    a->license(mod), a->kern_version(mod),
+			    b->attach_type);
+	if (rc)
+		fprintf(stderr, "cache: cannot write %s: %s\n", path,
+			strerror(-rc));
+}
+
 static int load_all(const struct bcc_api *a, const struct bpf_build *b,
-		    int *fds, char *err, size_t len)
+		    const char *cache, int *fds, char *err, size_t len)
 {
 	static char log[65536];
 	const char **cflags;
@@ -121,6 +174,7 @@ static int load_all(const struct bcc_api *a, const struct bpf_build *b,
 		}
 		fds[n++] = fd;
 	}
+	store(a, mod, b, cache);
 	return 0;
 }
 
@@ -144,7 +198,8 @@ static int send_reply(int sock, const struct reply *r, const int *fds, int n)
 	return sendmsg(sock, &m, 0) < 0 ? -errno : 0;
 }
 
-static void child_main(int sock, int errfd, const struct bpf_build *b)
+static void child_main(int sock, int errfd, const struct bpf_build *b,
+		       const char *cache)
 {
 	struct bcc_api api;
 	struct reply r;
@@ -156,7 +211,8 @@ static void child_main(int sock, int errfd, const struct bpf_build *b)
 	dup2(errfd, STDOUT_FILENO);
 	r.status = bcc_bind(&api, r.err, sizeof(r.err));
 	if (!r.status)
-		r.status = load_all(&api, b, fds, r.err, sizeof(r.err));
+		r.status = load_all(&api, b, cache, fds, r.err,
+				    sizeof(r.err));
 	send_reply(sock, &r, r.status ? NULL : fds, r.status ? 0 : n);
 	_exit(r.status ? 1 : 0);
 }
@@ -203,12 +259,19 @@ int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
 {
 	int sv[2], fds[COMPILE_MAX_FDS], errfd, status, i, rc;
 	int n = b->nprogs + b->nmaps;
+	char cache[PATH_MAX];
+	bool cached;
 	struct reply r;
 	pid_t pid;
 
 	if (n > COMPILE_MAX_FDS) {
 		snprintf(err, errlen, "too many BPF objects (%d)", n);
 		return -E2BIG;
+	}
+	cached = bpfcache_path(b, cache, sizeof(cache)) == 0;
+	if (cached && bpfcache_load(cache, b, prog_fds, map_fds) == 0) {
+		vmsg("BPF programs loaded from %s", cache);
+		return 0;
 	}
 	errfd = memfd_create("bcc-output", MFD_CLOEXEC);
 	if (errfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
@@ -224,7 +287,7 @@ int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(sv[1], errfd, b);
+		child_main(sv[1], errfd, b, cached ? cache : NULL);
 	}
 	close(sv[1]);
 	rc = pid < 0 ? -errno : recv_reply(sv[0], &r, fds, n);

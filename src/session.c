@@ -128,26 +128,29 @@ int session_load(struct session *s, const char *text,
 		 const char *const *cflags, int ncflags,
 		 const char *const *maps, int nmaps)
 {
-	char tgid[32], dedup[32], err[512];
-	const char *all[16];
-	struct bpf_build b = { .text = text, .cflags = all, .maps = maps,
-			       .nmaps = nmaps };
+	char dedup[32], err[512];
+	const char *all[16], *all_maps[SESSION_MAX_MAPS + 1];
+	struct bpf_build b = { .text = text, .cflags = all, .maps = all_maps };
+	uint32_t key = 0;
+	uint64_t tgid = (uint64_t)s->t.pid;
 	int rc, i;
 
-	if (ncflags > 14 || nmaps > SESSION_MAX_MAPS)
+	if (ncflags > 15 || nmaps > SESSION_MAX_MAPS)
 		return -E2BIG;
 	if (kernel_headers_check(err, sizeof(err)) != 0) {
 		msg("%s", err);
 		return -ENOENT;
 	}
-	snprintf(tgid, sizeof(tgid), "-DTARGET_TGID=%d", (int)s->t.pid);
 	snprintf(dedup, sizeof(dedup), "-DDEDUP=%d",
 		 s->r.choice == CHOOSE_BOTH);
-	all[0] = tgid;
-	all[1] = dedup;
+	all[0] = dedup;
 	for (i = 0; i < ncflags; i++)
-		all[2 + i] = cflags[i];
-	b.ncflags = 2 + ncflags;
+		all[1 + i] = cflags[i];
+	b.ncflags = 1 + ncflags;
+	for (i = 0; i < nmaps; i++)
+		all_maps[i] = maps[i];
+	all_maps[nmaps] = "config";
+	b.nmaps = nmaps + 1;
 	s->multi = uprobe_multi_usable();
 	b.attach_type = s->multi ? ATTACH_UPROBE_MULTI : -1;
 	collect_progs(s);
@@ -159,8 +162,11 @@ int session_load(struct session *s, const char *text,
 		s->nprogs = 0;
 		return rc;
 	}
-	s->nmaps = nmaps;
-	return 0;
+	s->nmaps = nmaps + 1;
+	rc = bpf_map_set(s->map_fds[nmaps], &key, &tgid);
+	if (rc)
+		msg("cannot configure the BPF program: %s", strerror(-rc));
+	return rc;
 }
 
 static int prog_fd_of(const char *name, void *arg)

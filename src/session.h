@@ -13,7 +13,7 @@
 #include "probes.h"
 #include "target.h"
 
-#define SESSION_MAX_MAPS 8
+#define SESSION_MAX_MAPS 8	/* a tool's own, besides "config" */
 
 struct session {
 	pid_t pid;			/* -p, or 0 */
@@ -27,7 +27,7 @@ struct session {
 	const char *progs[COMPILE_MAX_FDS];
 	int prog_fds[COMPILE_MAX_FDS];
 	int nprogs;
-	int map_fds[SESSION_MAX_MAPS];
+	int map_fds[SESSION_MAX_MAPS + 1];
 	int nmaps;
 };
 
@@ -38,8 +38,10 @@ int session_find_target(struct session *s);
  * a target without RocksDB.  0 or -errno. */
 int session_resolve(struct session *s);
 
-/* Compile text with TARGET_TGID, DEDUP and the extra -D flags, load the
- * programs the resolved rows name, and fetch the maps named.  0 or -errno. */
+/* Compile text with DEDUP and the extra -D flags (or take it from the
+ * cache), load the programs the resolved rows name, fetch the maps named
+ * (map_fds[0..nmaps-1]; the "config" map follows them) and scope the
+ * program to the target PID.  0 or -errno. */
 int session_load(struct session *s, const char *text,
 		 const char *const *cflags, int ncflags,
 		 const char *const *maps, int nmaps);

@@ -230,3 +230,37 @@ check_clean_stop() {
 	total=$(awk '$1 == "TXN_COMMIT" { s += $2 } END { print s }' "$TMP/t.jsonl")
 	[ "$total" = "$(calls_of "$TMP/a.counts.json" rocksdb_transaction_commit)" ]
 }
+
+@test "compile cache: the second run loads the stored program, and counts stay exact" {
+	export CKBTRACE_CACHE_DIR="$TMP/cache"
+	start_dbsim a -n 10 -r 0
+	run timeout 60 "$RDBLAT" -v -p "$a_PID" 0.2 1
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"loaded from"* ]]
+	[ "$(ls "$TMP/cache" | wc -l)" = 1 ]
+	[ "$(stat -c %a "$TMP/cache")" = 700 ]
+	start_dbsim b -n 700 -r 0
+	CKBTRACE_CACHE_DIR="$TMP/cache" start_rdblat r -v -p "$b_PID" -j
+	grep -q "BPF programs loaded from $TMP/cache/" "$TMP/r.err"
+	run_dbsim b
+	stop_rdblat INT
+	check_counts "$TMP/r.jsonl" "$TMP/b.counts.json"
+}
+
+@test "compile cache: a damaged entry is compiled again, a group-writable directory is not used" {
+	export CKBTRACE_CACHE_DIR="$TMP/cache"
+	start_dbsim a -n 10 -r 0
+	run timeout 60 "$RDBLAT" -p "$a_PID" 0.2 1
+	[ "$status" -eq 0 ]
+	local entry
+	entry=$(ls "$TMP/cache"/*.bpf)
+	truncate -s 100 "$entry"
+	run timeout 60 "$RDBLAT" -v -p "$a_PID" -j 0.2 1
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"loaded from"* ]]
+	[ "$(stat -c %s "$entry")" -gt 100 ]
+	chmod 770 "$TMP/cache"
+	run timeout 60 "$RDBLAT" -v -p "$a_PID" 0.2 1
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"loaded from"* ]]
+}

@@ -47,7 +47,8 @@ one_line_error() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		"$RDBLAT" --ebpf -p 1
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "// cflags: -DTARGET_TGID=1 "* ]]
+	[[ "${lines[0]}" == "// cflags: -DDEDUP="* ]]
+	[[ "$output" == *"config.lookup(&k)"* ]]
 	[[ "$output" == *"BPF_HASH(start"* ]]
 	[[ "$output" == *"int e_commit(struct pt_regs *ctx)"* ]] ||
 		[[ "$output" == *"ENTRY(e_commit"* ]]

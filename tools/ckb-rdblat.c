@@ -194,10 +194,10 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		usage_error("unexpected argument '%s'", argv[optind]);
 }
 
-static void print_ebpf(const struct session *ss)
+static void print_ebpf(void)
 {
-	printf("// cflags: -DTARGET_TGID=%d -DDEDUP=<0, or 1 when both the C "
-	       "API and the C++ layer are attached>\n", (int)ss->pid);
+	printf("// cflags: -DDEDUP=<0, or 1 when both the C API and the C++ "
+	       "layer are attached>\n");
 	fputs(rdblat_bpf_text, stdout);
 }
 
@@ -514,7 +514,7 @@ int main(int argc, char **argv)
 	prog_name = "ckb-rdblat";
 	parse_opts(&s.o, &s.ss, argc, argv);
 	if (s.o.ebpf) {
-		print_ebpf(&s.ss);
+		print_ebpf();
 		return 0;
 	}
 	if (have_bpf_privileges() != 0) {

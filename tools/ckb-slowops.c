@@ -227,14 +227,14 @@ static int build_cflags(const struct opts *o, char (*buf)[48],
 	return 5;
 }
 
-static void print_ebpf(const struct opts *o, const struct session *ss)
+static void print_ebpf(const struct opts *o)
 {
 	char buf[5][48];
 	const char *cflags[5];
 	int i, n = build_cflags(o, buf, cflags);
 
-	printf("// cflags: -DTARGET_TGID=%d -DDEDUP=<0, or 1 when both the C "
-	       "API and the C++ layer are attached>", (int)ss->pid);
+	printf("// cflags: -DDEDUP=<0, or 1 when both the C API and the C++ "
+	       "layer are attached>");
 	for (i = 0; i < n; i++)
 		printf(" %s", cflags[i]);
 	printf("\n");
@@ -539,7 +539,7 @@ int main(int argc, char **argv)
 	prog_name = "ckb-slowops";
 	parse_opts(&s.o, &s.ss, argc, argv);
 	if (s.o.ebpf) {
-		print_ebpf(&s.o, &s.ss);
+		print_ebpf(&s.o);
 		return 0;
 	}
 	if (have_bpf_privileges() != 0) {
