@@ -21,12 +21,12 @@
 #include <zlib.h>
 
 #include "../src/catalog.h"
+#include "../src/cli.h"
 #include "../src/compile.h"
 #include "../src/report.h"
 #include "../src/target.h"
 #include "../src/util.h"
 
-#define EXIT_USAGE 2
 #define TRACEFS "/sys/kernel/tracing"
 #define PROBE_SECONDS "2"
 #define PROBE_TIMEOUT_MS 90000
@@ -113,14 +113,6 @@ struct state {
 	int counts[4];
 };
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "; see ckb-check --help\n");
-	exit(EXIT_USAGE);
-}
-
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -133,17 +125,13 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, "p:b:jvh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
-				usage_error("bad PID '%s': want a process id",
-					    optarg);
-			o->pid = (pid_t)v;
+			o->pid = cli_pid(optarg);
 			break;
 		case 'b': o->binary = optarg; break;
 		case 'P': o->probe = true; break;
@@ -159,9 +147,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		usage_fail("unexpected argument '%s'", argv[optind]);
 	if (o->pid && o->binary)
-		usage_error("%s", "-p and -b are exclusive");
+		usage_fail("-p and -b are exclusive");
 }
 
 /* ---- output ---- */

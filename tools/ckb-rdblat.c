@@ -14,6 +14,7 @@
 #include "../programs/rdblat.h"
 #include "../src/bpfsys.h"
 #include "../src/catalog.h"
+#include "../src/cli.h"
 #include "../src/compile.h"
 #include "../src/histo.h"
 #include "../src/probes.h"
@@ -23,7 +24,6 @@
 #include "../src/util.h"
 #include "rdblat.bpf.inc"
 
-#define EXIT_USAGE 2
 
 static const char usage_text[] =
 "USAGE: ckb-rdblat [-p PID | -b PATH] [-i SEC] [-d SEC] [-o OPS] [-T] [-m|-u]\n"
@@ -95,26 +95,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "; see ckb-rdblat --help\n");
-	exit(EXIT_USAGE);
-}
-
-static double seconds_arg(const char *what, const char *s)
-{
-	double v;
-
-	if (parse_seconds(s, 86400.0 * 365, &v) != 0) {
-		fprintf(stderr, "%s: bad %s '%s': want seconds > 0; see "
-			"ckb-rdblat --help\n", prog_name, what, s);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
 static void parse_opts(struct opts *o, struct session *ss, int argc,
 		       char **argv)
 {
@@ -134,8 +114,6 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char bad[64];
-	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -145,27 +123,14 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmujHvh", longs,
 				NULL)) != -1) {
+		if (cli_session_opt(ss, c, optarg))
+			continue;
 		switch (c) {
-		case 'p':
-			if (parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
-				usage_error("bad PID '%s': want a process id",
-					    optarg);
-			ss->pid = (pid_t)v;
-			break;
-		case 'b':
-			ss->binary = optarg;
-			break;
 		case 'i':
-			o->interval = seconds_arg("interval", optarg);
+			o->interval = cli_seconds("interval", optarg);
 			break;
 		case 'd':
-			o->duration = seconds_arg("duration", optarg);
-			break;
-		case 'o':
-			if (catalog_parse_ops(optarg, &ss->mask, bad,
-					      sizeof(bad)) != 0)
-				usage_error("unknown operation '%s'", bad);
-			ss->explicit_ops = true;
+			o->duration = cli_seconds("duration", optarg);
 			break;
 		case 'T': o->timestamp = true; break;
 		case 'm': o->div = 1e6; o->unit = "ms"; break;
@@ -182,16 +147,15 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 			exit(EXIT_USAGE);
 		}
 	}
-	if (ss->pid && ss->binary)
-		usage_error("%s", "-p and -b are exclusive");
+	cli_session_check(ss);
 	if (optind < argc)
-		o->interval = seconds_arg("interval", argv[optind++]);
+		o->interval = cli_seconds("interval", argv[optind++]);
 	if (optind < argc &&
 	    parse_u64(argv[optind++], 1, UINT64_MAX, &o->count) != 0)
-		usage_error("bad count '%s': want a whole number >= 1",
+		usage_fail("bad count '%s': want a whole number >= 1",
 			    argv[optind - 1]);
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
 static void print_ebpf(void)
@@ -508,7 +472,6 @@ static int run(struct state *s)
 int main(int argc, char **argv)
 {
 	static struct state s;
-	struct sigaction sa;
 	int rc = 1;
 
 	prog_name = "ckb-rdblat";
@@ -517,16 +480,9 @@ int main(int argc, char **argv)
 		print_ebpf();
 		return 0;
 	}
-	if (have_bpf_privileges() != 0) {
-		msg("need root (or CAP_BPF with CAP_PERFMON) to "
-		    "load BPF programs; run with sudo");
+	if (cli_privileged() != 0)
 		return 1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_signals(on_signal, false);
 
 	s.ncpus = cpus_possible();
 	if (s.ncpus <= 0 || s.ncpus > 1024) {

@@ -13,6 +13,7 @@
 #include "../programs/slowops.h"
 #include "../src/bpfsys.h"
 #include "../src/catalog.h"
+#include "../src/cli.h"
 #include "../src/events.h"
 #include "../src/report.h"
 #include "../src/session.h"
@@ -20,7 +21,6 @@
 #include "../src/util.h"
 #include "slowops.bpf.inc"
 
-#define EXIT_USAGE 2
 #define STACK_DEPTH 127		/* PERF_MAX_STACK_DEPTH: a stack map value */
 #define STACK_ENTRIES 1024
 #define FOLD_SLOTS 4096
@@ -105,14 +105,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "; see ckb-slowops --help\n");
-	exit(EXIT_USAGE);
-}
-
 static void parse_opts(struct opts *o, struct session *ss, int argc,
 		       char **argv)
 {
@@ -134,7 +126,6 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		{ NULL, 0, NULL, 0 },
 	};
 	bool by_ms = false;
-	char bad[64];
 	uint64_t v;
 	int c;
 
@@ -144,28 +135,15 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
+		if (cli_session_opt(ss, c, optarg))
+			continue;
 		switch (c) {
-		case 'p':
-			if (parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
-				usage_error("bad PID '%s': want a process id",
-					    optarg);
-			ss->pid = (pid_t)v;
-			break;
-		case 'b':
-			ss->binary = optarg;
-			break;
 		case 'm':
 			if (parse_u64(optarg, 0, 86400000, &v) != 0)
-				usage_error("bad threshold '%s': want whole "
+				usage_fail("bad threshold '%s': want whole "
 					    "milliseconds >= 0", optarg);
 			o->threshold_ns = v * 1000000;
 			by_ms = true;
-			break;
-		case 'o':
-			if (catalog_parse_ops(optarg, &ss->mask, bad,
-					      sizeof(bad)) != 0)
-				usage_error("unknown operation '%s'", bad);
-			ss->explicit_ops = true;
 			break;
 		case 'T': o->timestamp = true; break;
 		case 'j': o->json = true; break;
@@ -173,13 +151,13 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		case 'f': o->folded = true; break;
 		case 'd':
 			if (parse_seconds(optarg, 86400.0 * 365, &o->duration))
-				usage_error("bad duration '%s': want seconds > 0",
+				usage_fail("bad duration '%s': want seconds > 0",
 					    optarg);
 			break;
 		case 'B':
 			if (parse_u64(optarg, 1, 65536, &o->pages) != 0 ||
 			    (o->pages & (o->pages - 1)))
-				usage_error("bad --buffer-pages '%s': want a "
+				usage_fail("bad --buffer-pages '%s': want a "
 					    "power of two from 1 to 65536",
 					    optarg);
 			break;
@@ -194,22 +172,21 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 			exit(EXIT_USAGE);
 		}
 	}
-	if (ss->pid && ss->binary)
-		usage_error("%s", "-p and -b are exclusive");
+	cli_session_check(ss);
 	if (o->ustack && o->folded)
-		usage_error("%s", "-U and -f are exclusive");
+		usage_fail("-U and -f are exclusive");
 	if (optind < argc) {
 		if (by_ms)
-			usage_error("threshold given twice ('%s' and -m)",
+			usage_fail("threshold given twice ('%s' and -m)",
 				    argv[optind]);
 		if (parse_u64(argv[optind], 0, 86400000000ull, &v) != 0)
-			usage_error("bad threshold '%s': want whole "
+			usage_fail("bad threshold '%s': want whole "
 				    "microseconds >= 0", argv[optind]);
 		o->threshold_ns = v * 1000;
 		optind++;
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
 static int build_cflags(const struct opts *o, char (*buf)[48],
@@ -531,7 +508,6 @@ static void set_wall_offset(struct state *s)
 int main(int argc, char **argv)
 {
 	static struct state s;
-	struct sigaction sa;
 	char buf[5][48];
 	const char *cflags[5];
 	int rc = 1, ncflags, nmaps;
@@ -542,17 +518,9 @@ int main(int argc, char **argv)
 		print_ebpf(&s.o);
 		return 0;
 	}
-	if (have_bpf_privileges() != 0) {
-		msg("need root (or CAP_BPF with CAP_PERFMON) to "
-		    "load BPF programs; run with sudo");
+	if (cli_privileged() != 0)
 		return 1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;	/* a blocked write of output resumes */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_signals(on_signal, true);
 	s.ncpus = cpus_possible();
 	if (s.ncpus <= 0 || s.ncpus > 1024) {
 		msg("cannot read the number of possible CPUs");

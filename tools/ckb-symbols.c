@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include "../src/catalog.h"
+#include "../src/cli.h"
 #include "../src/elfsym.h"
 #include "../src/report.h"
 #include "../src/target.h"
 #include "../src/usdt.h"
 #include "../src/util.h"
 
-#define EXIT_USAGE 2
 #define EXIT_MISSING 3
 
 static const char usage_text[] =
@@ -78,14 +78,6 @@ struct state {
 	uint32_t probed;		/* ops with a resolved, attached row */
 };
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "; see ckb-symbols --help\n");
-	exit(EXIT_USAGE);
-}
-
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -95,17 +87,13 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, "p:ajh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_u64(optarg, 1, 0x3fffffff, &v) != 0)
-				usage_error("bad PID '%s': want a process id",
-					    optarg);
-			o->pid = (pid_t)v;
+			o->pid = cli_pid(optarg);
 			break;
 		case 'a': o->all = true; break;
 		case 'j': o->json = true; break;
@@ -120,11 +108,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	if (optind < argc)
 		o->path = argv[optind++];
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		usage_fail("unexpected argument '%s'", argv[optind]);
 	if (o->pid && o->path)
-		usage_error("%s", "give a BINARY or -p PID, not both");
+		usage_fail("give a BINARY or -p PID, not both");
 	if (!o->pid && !o->path)
-		usage_error("%s", "no BINARY and no -p PID");
+		usage_fail("no BINARY and no -p PID");
 }
 
 static int find_target(struct state *s)
