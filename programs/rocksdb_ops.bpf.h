@@ -19,6 +19,10 @@
 #ifndef DEDUP
 #define DEDUP 0
 #endif
+/* 1: read the error flag of every call, not only of writes */
+#ifndef NEED_ERR
+#define NEED_ERR 0
+#endif
 
 struct start_key {
 	u32 tid;
@@ -193,8 +197,8 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 	struct op_done d = {};
 	u64 ret;
 
-	if (!ours(pid_tgid))
-		return 0;
+	/* no ours() here: the kernel fires a return probe only in a process
+	 * its entry probe was scoped to */
 	if (layer > 0)
 		capi_depth(k.tid, -1);
 	else if (layer < 0 && capi_depth(k.tid, 0))
@@ -209,7 +213,8 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 	d.bytes = s->bytes;
 	d.klen = s->klen;
 	d.cf = s->cf;
-	d.err = errptr_set(s->errpp);
+	if (NEED_ERR || kind >= K_WRITE)
+		d.err = errptr_set(s->errpp);
 	d.known = kind != K_PLAIN;
 	ret = PT_REGS_RC(ctx);
 	if (kind == K_PINNED) {

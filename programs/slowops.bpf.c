@@ -5,6 +5,7 @@
  *   BUFFER_PAGES   ring buffer size in pages (power of two)
  *   USER_STACK     1: record the user stack of each event
  *   STACK_ENTRIES  stacks kept at once */
+#define NEED_ERR 1
 #include "rocksdb_ops.bpf.h"
 #include "slowops.h"
 
