@@ -7,6 +7,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libbpfcc-dev libelf-dev linux-headers-amd64
 librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zlib1g-dev
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
+# ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
+PKGS="$PKGS systemtap-sdt-dev python3"
 
 log() { echo "setup-host: $*" >&2; }
 

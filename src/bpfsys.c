@@ -206,3 +206,26 @@ int uprobe_open_ref(int prog_fd, const char *path, uint64_t offset,
 	}
 	return fd;
 }
+
+int uprobe_multi_open_ref(int prog_fd, const char *path,
+			  const uint64_t *offsets,
+			  const uint64_t *ref_ctr_offsets, uint32_t cnt,
+			  pid_t pid)
+{
+	union {
+		struct link_create_umulti lc;
+		char raw[256];
+	} a;
+	long fd;
+
+	memset(&a, 0, sizeof(a));
+	a.lc.prog_fd = (uint32_t)prog_fd;
+	a.lc.attach_type = ATTACH_UPROBE_MULTI;
+	a.lc.path = (uint64_t)(uintptr_t)path;
+	a.lc.offsets = (uint64_t)(uintptr_t)offsets;
+	a.lc.ref_ctr_offsets = (uint64_t)(uintptr_t)ref_ctr_offsets;
+	a.lc.cnt = cnt;
+	a.lc.pid = (uint32_t)pid;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : (int)fd;
+}

@@ -46,4 +46,12 @@ int uprobe_open(int prog_fd, const char *path, uint64_t offset, pid_t pid,
 int uprobe_open_ref(int prog_fd, const char *path, uint64_t offset,
 		    pid_t pid, bool ret, uint64_t ref_ctr_offset);
 
+/* As uprobe_multi_open for entry probes, with a USDT semaphore per offset
+ * (file offsets, 0: none) that the kernel increments while the link
+ * lives.  fd or -errno. */
+int uprobe_multi_open_ref(int prog_fd, const char *path,
+			  const uint64_t *offsets,
+			  const uint64_t *ref_ctr_offsets, uint32_t cnt,
+			  pid_t pid);
+
 #endif

@@ -226,7 +226,9 @@ static int recv_reply(int sock, struct reply *r, int *fds, int n)
 	struct cmsghdr *c;
 	ssize_t got;
 
-	got = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	do
+		got = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (got < 0 && errno == EINTR);
 	if (got != (ssize_t)sizeof(*r))
 		return -EPROTO;
 	if (r->status)

@@ -64,6 +64,7 @@ run_dbsim() {
 start_rdblat() {
 	local out=$1
 	shift
+	rm -f "$TMP/$out.jsonl" "$TMP/$out.err"
 	"$RDBLAT" "$@" > "$TMP/$out.jsonl" 2> "$TMP/$out.err" &
 	RDBLAT_PID=$!
 	BGPIDS="$BGPIDS $RDBLAT_PID"
@@ -126,4 +127,56 @@ live_byte() {
 	addr=$(( 0x$base + 0x$vaddr ))
 	dd if="/proc/$pid/mem" bs=1 skip="$addr" count=1 iflag=skip_bytes \
 		status=none 2>/dev/null | od -An -t x1 | tr -d ' '
+}
+
+# ---- ckb-usdt (tests/usdt.bats) ----
+CKB_USDT="$top_builddir/tools/ckb-usdt"
+USDT_NODE="${USDT_NODE:-$top_builddir/tests/fixtures/usdt-node}"
+
+# start_usdt_node NAME ARGS...: a usdt-node that runs one round per
+# SIGUSR1; sets NAME_PID, its JSON lines go to $TMP/NAME.out.
+start_usdt_node() {
+	local name=$1
+	shift
+	rm -f "$TMP/$name.out" "$TMP/$name.err"
+	"$USDT_NODE" -w "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+	BGPIDS="$BGPIDS $!"
+	eval "${name}_PID=$!"
+	wait_for 10 grep -q '^ready' "$TMP/$name.out"
+}
+
+# usdt_round NAME N: run round N of a usdt-node and wait for its line.
+usdt_round() {
+	local pid
+	eval "pid=\$${1}_PID"
+	kill -USR1 "$pid"
+	wait_for 20 grep -q "^{\"round\":$2," "$TMP/$1.out"
+}
+
+# round_json NAME N: the JSON line of round N.
+round_json() {
+	grep "^{\"round\":$2," "$TMP/$1.out"
+}
+
+# start_usdt OUT ARGS...: ckb-usdt in the background until attached;
+# stdout to $TMP/OUT.out, stderr to $TMP/OUT.err, its PID in USDT_PID.
+start_usdt() {
+	local out=$1
+	shift
+	rm -f "$TMP/$out.out" "$TMP/$out.err"
+	"$CKB_USDT" "$@" > "$TMP/$out.out" 2> "$TMP/$out.err" &
+	USDT_PID=$!
+	BGPIDS="$BGPIDS $USDT_PID"
+	wait_for 60 grep -q '^Tracing' "$TMP/$out.err" || {
+		cat "$TMP/$out.err" >&2
+		return 1
+	}
+}
+
+# stop_usdt SIGNAL: signal ckb-usdt and return its exit status.
+stop_usdt() {
+	kill "-$1" "$USDT_PID"
+	local rc=0
+	wait "$USDT_PID" || rc=$?
+	return "$rc"
 }

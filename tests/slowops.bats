@@ -32,6 +32,7 @@ C_API_OPS=GET,TXN_GET,PUT,TXN_PUT,DELETE,TXN_DELETE,WRITE,TXN_COMMIT,ITER
 start_slowops() {
 	local out=$1
 	shift
+	rm -f "$TMP/$out.out" "$TMP/$out.err"
 	"$SLOWOPS" "$@" > "$TMP/$out.out" 2> "$TMP/$out.err" &
 	SLOW_PID=$!
 	BGPIDS="$BGPIDS $SLOW_PID"
