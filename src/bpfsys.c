@@ -70,8 +70,9 @@ struct link_create_umulti {
 	uint32_t pid;
 };
 
-int uprobe_multi_open(int prog_fd, const char *path, const uint64_t *offsets,
-		      uint32_t cnt, pid_t pid, bool ret)
+static int link_umulti(int prog_fd, const char *path, const uint64_t *offsets,
+		       const uint64_t *ref_ctr_offsets, uint32_t cnt, pid_t pid,
+		       bool ret)
 {
 	union {
 		struct link_create_umulti lc;
@@ -84,11 +85,18 @@ int uprobe_multi_open(int prog_fd, const char *path, const uint64_t *offsets,
 	a.lc.attach_type = ATTACH_UPROBE_MULTI;
 	a.lc.path = (uint64_t)(uintptr_t)path;
 	a.lc.offsets = (uint64_t)(uintptr_t)offsets;
+	a.lc.ref_ctr_offsets = (uint64_t)(uintptr_t)ref_ctr_offsets;
 	a.lc.cnt = cnt;
 	a.lc.umulti_flags = ret ? 1 : 0;	/* BPF_F_UPROBE_MULTI_RETURN */
 	a.lc.pid = (uint32_t)pid;
 	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 	return fd < 0 ? -errno : (int)fd;
+}
+
+int uprobe_multi_open(int prog_fd, const char *path, const uint64_t *offsets,
+		      uint32_t cnt, pid_t pid, bool ret)
+{
+	return link_umulti(prog_fd, path, offsets, NULL, cnt, pid, ret);
 }
 
 int bpf_map_del(int fd, const void *key)
@@ -212,20 +220,6 @@ int uprobe_multi_open_ref(int prog_fd, const char *path,
 			  const uint64_t *ref_ctr_offsets, uint32_t cnt,
 			  pid_t pid)
 {
-	union {
-		struct link_create_umulti lc;
-		char raw[256];
-	} a;
-	long fd;
-
-	memset(&a, 0, sizeof(a));
-	a.lc.prog_fd = (uint32_t)prog_fd;
-	a.lc.attach_type = ATTACH_UPROBE_MULTI;
-	a.lc.path = (uint64_t)(uintptr_t)path;
-	a.lc.offsets = (uint64_t)(uintptr_t)offsets;
-	a.lc.ref_ctr_offsets = (uint64_t)(uintptr_t)ref_ctr_offsets;
-	a.lc.cnt = cnt;
-	a.lc.pid = (uint32_t)pid;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-	return fd < 0 ? -errno : (int)fd;
+	return link_umulti(prog_fd, path, offsets, ref_ctr_offsets, cnt, pid,
+			   false);
 }

@@ -60,19 +60,41 @@ run_dbsim() {
 	wait_for 120 test -s "$TMP/$1.counts.json"
 }
 
+# start_tracer STDOUT STDERR CMD...: a tracer in the background until it
+# says it is attached; sets TRACER_PID.
+start_tracer() {
+	local out=$1 err=$2
+	shift 2
+	rm -f "$out" "$err"
+	"$@" > "$out" 2> "$err" &
+	TRACER_PID=$!
+	BGPIDS="$BGPIDS $TRACER_PID"
+	wait_for 60 grep -q '^Tracing' "$err" || {
+		cat "$err" >&2
+		return 1
+	}
+}
+
 # start_rdblat OUT ARGS...: ckb-rdblat in the background until attached.
 start_rdblat() {
 	local out=$1
 	shift
-	rm -f "$TMP/$out.jsonl" "$TMP/$out.err"
-	"$RDBLAT" "$@" > "$TMP/$out.jsonl" 2> "$TMP/$out.err" &
-	RDBLAT_PID=$!
-	BGPIDS="$BGPIDS $RDBLAT_PID"
-	wait_for 60 grep -q '^Tracing' "$TMP/$out.err" || {
-		cat "$TMP/$out.err" >&2
-		return 1
-	}
+	start_tracer "$TMP/$out.jsonl" "$TMP/$out.err" "$RDBLAT" "$@" &&
+		RDBLAT_PID=$TRACER_PID
 }
+
+# The C API functions behind each operation (what ckb-dbsim's counts name).
+declare -gA FNS=(
+	[GET]="rocksdb_get_pinned_cf rocksdb_get_pinned rocksdb_get_cf rocksdb_get"
+	[TXN_GET]="rocksdb_transaction_get_pinned_cf rocksdb_transaction_get_pinned rocksdb_transaction_get_pinned_for_update_cf rocksdb_transaction_get_for_update_cf rocksdb_transaction_get_cf rocksdb_transaction_get_for_update rocksdb_transaction_get"
+	[PUT]="rocksdb_put_cf rocksdb_put"
+	[TXN_PUT]="rocksdb_transaction_put_cf rocksdb_transaction_put"
+	[DELETE]="rocksdb_delete_cf rocksdb_delete"
+	[TXN_DELETE]="rocksdb_transaction_delete_cf rocksdb_transaction_delete"
+	[WRITE]="rocksdb_write"
+	[TXN_COMMIT]="rocksdb_transaction_commit"
+	[ITER]="rocksdb_create_iterator_cf rocksdb_create_iterator rocksdb_transaction_create_iterator_cf rocksdb_transaction_create_iterator rocksdb_iter_seek rocksdb_iter_seek_to_first rocksdb_iter_seek_to_last rocksdb_iter_seek_for_prev"
+)
 
 # stop_rdblat SIGNAL: signal it and return its exit status.
 stop_rdblat() {

@@ -13,18 +13,6 @@ teardown() {
 	common_teardown
 }
 
-declare -gA FNS=(
-	[GET]="rocksdb_get_pinned_cf rocksdb_get_pinned rocksdb_get_cf rocksdb_get"
-	[TXN_GET]="rocksdb_transaction_get_pinned_cf rocksdb_transaction_get_pinned rocksdb_transaction_get_pinned_for_update_cf rocksdb_transaction_get_for_update_cf rocksdb_transaction_get_cf rocksdb_transaction_get_for_update rocksdb_transaction_get"
-	[PUT]="rocksdb_put_cf rocksdb_put"
-	[TXN_PUT]="rocksdb_transaction_put_cf rocksdb_transaction_put"
-	[DELETE]="rocksdb_delete_cf rocksdb_delete"
-	[TXN_DELETE]="rocksdb_transaction_delete_cf rocksdb_transaction_delete"
-	[WRITE]="rocksdb_write"
-	[TXN_COMMIT]="rocksdb_transaction_commit"
-	[ITER]="rocksdb_create_iterator_cf rocksdb_create_iterator rocksdb_transaction_create_iterator_cf rocksdb_transaction_create_iterator rocksdb_iter_seek rocksdb_iter_seek_to_first rocksdb_iter_seek_to_last rocksdb_iter_seek_for_prev"
-)
-
 # check_counts JSONL COUNTS: every C API op, interval sums and summary.
 check_counts() {
 	local op want got sum checked=0

@@ -15,31 +15,14 @@ teardown() {
 	common_teardown
 }
 
-declare -gA FNS=(
-	[GET]="rocksdb_get_pinned_cf rocksdb_get_pinned rocksdb_get_cf rocksdb_get"
-	[TXN_GET]="rocksdb_transaction_get_pinned_cf rocksdb_transaction_get_for_update_cf"
-	[PUT]="rocksdb_put_cf rocksdb_put"
-	[TXN_PUT]="rocksdb_transaction_put_cf"
-	[DELETE]="rocksdb_delete_cf"
-	[TXN_DELETE]="rocksdb_transaction_delete_cf"
-	[WRITE]="rocksdb_write"
-	[TXN_COMMIT]="rocksdb_transaction_commit"
-	[ITER]="rocksdb_create_iterator_cf rocksdb_transaction_create_iterator_cf rocksdb_iter_seek rocksdb_iter_seek_to_first"
-)
 C_API_OPS=GET,TXN_GET,PUT,TXN_PUT,DELETE,TXN_DELETE,WRITE,TXN_COMMIT,ITER
 
 # start_slowops OUT ARGS...: ckb-slowops in the background until attached.
 start_slowops() {
 	local out=$1
 	shift
-	rm -f "$TMP/$out.out" "$TMP/$out.err"
-	"$SLOWOPS" "$@" > "$TMP/$out.out" 2> "$TMP/$out.err" &
-	SLOW_PID=$!
-	BGPIDS="$BGPIDS $SLOW_PID"
-	wait_for 60 grep -q '^Tracing' "$TMP/$out.err" || {
-		cat "$TMP/$out.err" >&2
-		return 1
-	}
+	start_tracer "$TMP/$out.out" "$TMP/$out.err" "$SLOWOPS" "$@" &&
+		SLOW_PID=$TRACER_PID
 }
 
 stop_slowops() {
