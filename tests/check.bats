@@ -300,6 +300,7 @@ line_of() {
 	cp "$BIN" "$TMP/ckb"
 	DBSIM="$TMP/ckb" start_dbsim a -n 10
 	run in_ns "$CHECK"
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(line_of target)" = "PASS  target       PID $a_PID ($TMP/ckb)" ]
 	[[ "$(line_of symbols)" == "PASS  symbols      5/5 core operations resolved (C API, "* ]]

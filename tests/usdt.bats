@@ -152,8 +152,11 @@ probe_vaddr() {
 }
 
 @test "-l works without root and -j gives parsed args and file offsets" {
+	# a copy nobody may read, wherever the build tree lives
+	chmod 711 "$TMP"
+	install -m 0644 "$USDT_NODE" "$TMP/usdt-node"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-		"$CKB_USDT" -l -j -b "$USDT_NODE"
+		"$CKB_USDT" -l -j -b "$TMP/usdt-node"
 	[ "$status" -eq 0 ]
 	echo "$output" > "$TMP/l.jsonl"
 	[ "$(jq -s length "$TMP/l.jsonl")" -eq 4 ]
