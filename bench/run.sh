@@ -1244,7 +1244,7 @@ report_rdblat() {
 	echo
 	echo "Extra \`ckb-rdblat -v\` runs, not timed ones: per workload three times an empty BPF cache (**cold**: BCC compiles in the forked child) followed by the same command again (**warm**: the programs come from the cache entry the cold run wrote; the target PID is a map value, so one entry serves every PID). Phases are split by the arrival time of its stderr lines: start to the resolved-layer line (find the target, read ELF symbols), to the first uprobe line (kernel-header check and BCC compile in the forked child with the fds sent back, or the cache load; then the first attach), to the \`Tracing\` line (the other attaches). Seconds, median (min-max).$( [ "$CACHE_SEEN" = 1 ] || echo " This build printed no cache load: warm runs compiled too.")"
 	echo
-	echo "In the timed runs above the cache behaves as it would for a user: workload A (\`-b\`, no PID in the program) finds the entry the discovery runs wrote, workload B (\`-p\`, a new PID every run) compiles every time."
+	echo "In the timed runs above the cache behaves as it would for a user: both workloads find the entry the discovery runs wrote (the target PID is a map value, not part of the program), so their attach times are warm ones; the cold times are in the table below."
 	echo
 	echo "| workload | BPF cache | target + symbols | compile or cache + load | attach | total |"
 	echo "|---|---|---|---|---|---|"
