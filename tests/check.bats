@@ -112,16 +112,7 @@ line_of() {
 }
 
 @test "every option in --help is in the man page" {
-	local opt n=0 missing=0
-	for opt in $("$CHECK" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z]+' | grep -oE -- '--[a-z]+'); do
-		n=$((n + 1))
-		grep -q -- "${opt//-/\\\\-}" "$top_srcdir/man/ckb-check.8" || {
-			echo "missing from man page: $opt"
-			missing=$((missing + 1))
-		}
-	done
-	[ "$n" -eq 7 ]
-	[ "$missing" -eq 0 ]
+	options_in_man "$CHECK" "$top_srcdir/man/ckb-check.8" 7
 }
 
 @test "on this machine every requirement passes: the exact lines, exit 0" {

@@ -202,3 +202,25 @@ stop_usdt() {
 	wait "$USDT_PID" || rc=$?
 	return "$rc"
 }
+
+# options_in_man TOOL PAGE MIN: every long option --help shows is in the
+# man page, there are at least MIN of them, and the page has the sections
+# of the BCC layout.
+options_in_man() {
+	local opt sec missing=0 checked=0
+	for sec in NAME SYNOPSIS DESCRIPTION REQUIREMENTS OPTIONS EXAMPLES SOURCE "SEE ALSO"; do
+		grep -q "^\.SH $sec" "$2" || {
+			echo "no $sec section in $2"
+			missing=$((missing + 1))
+		}
+	done
+	for opt in $("$1" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'); do
+		grep -q -- "${opt//-/\\\\-}" "$2" || {
+			echo "missing from $2: $opt"
+			missing=$((missing + 1))
+		}
+		checked=$((checked + 1))
+	done
+	echo "$checked options checked"
+	[ "$checked" -ge "$3" ] && [ "$missing" -eq 0 ]
+}

@@ -30,17 +30,7 @@ one_line_error() {
 }
 
 @test "every option in --help is in the man page" {
-	local opt missing=0 checked=0
-	for opt in $("$RDBLAT" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'); do
-		grep -q -- "${opt//-/\\\\-}" "$top_srcdir/man/ckb-rdblat.8" || {
-			echo "missing from man page: $opt"
-			missing=$((missing + 1))
-		}
-		checked=$((checked + 1))
-	done
-	echo "$checked options checked"
-	[ "$checked" -ge 12 ]
-	[ "$missing" -eq 0 ]
+	options_in_man "$RDBLAT" "$top_srcdir/man/ckb-rdblat.8" 12
 }
 
 @test "--ebpf prints the BPF program without root" {

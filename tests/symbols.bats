@@ -87,16 +87,7 @@ table_entries() {
 }
 
 @test "every option in --help is in the man page" {
-	local opt n=0 missing=0
-	for opt in $("$SYMBOLS" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z]+' | grep -oE -- '--[a-z]+'); do
-		n=$((n + 1))
-		grep -q -- "${opt//-/\\\\-}" "$top_srcdir/man/ckb-symbols.8" || {
-			echo "missing from man page: $opt"
-			missing=$((missing + 1))
-		}
-	done
-	[ "$n" -eq 4 ]
-	[ "$missing" -eq 0 ]
+	options_in_man "$SYMBOLS" "$top_srcdir/man/ckb-symbols.8" 4
 }
 
 @test "static RocksDB (ckb-dbsim): the file facts equal readelf's and stat's" {
