@@ -662,7 +662,7 @@ static void target_pid(struct state *s, struct check *c)
 		set(c, ST_FAIL, "check it with pgrep -x ckb",
 		    "no process with PID %d", s->o.pid);
 	else if (err)
-		set(c, ST_FAIL, err == -EACCES || err == -EPERM ?
+		set(c, ST_FAIL, (err == -EACCES || err == -EPERM) && geteuid() ?
 		    "run with sudo" : NULL, "cannot inspect PID %d: %s",
 		    s->o.pid, strerror(-err));
 	else
