@@ -275,6 +275,9 @@ int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
 		vmsg("BPF programs loaded from %s", cache);
 		return 0;
 	}
+	rc = kernel_headers_check(err, errlen);
+	if (rc)
+		return rc;
 	errfd = memfd_create("bcc-output", MFD_CLOEXEC);
 	if (errfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 				    sv) < 0) {
@@ -293,8 +296,8 @@ int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
 	}
 	close(sv[1]);
 	rc = pid < 0 ? -errno : recv_reply(sv[0], &r, fds, n);
-	if (pid > 0)
-		waitpid(pid, &status, 0);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	close(sv[0]);
 	if (rc == -EPROTO)
 		snprintf(err, errlen, "the BPF compiler process died (run with -v)");

@@ -21,8 +21,10 @@ struct bpf_build {
 };
 
 /* On success fills prog_fds[nprogs] and map_fds[nmaps] and returns 0.
- * On failure returns -errno and puts one line of explanation in err; the
- * compiler's full output is shown when verbose is set. */
+ * On failure returns -errno and puts one line of explanation in err (for
+ * missing kernel headers, -ENOENT and the remedy); the compiler's full
+ * output is shown when verbose is set.  A signal during the compile does
+ * not interrupt it. */
 int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
 		   char *err, size_t errlen);
 

@@ -137,10 +137,6 @@ int session_load(struct session *s, const char *text,
 
 	if (ncflags > 15 || nmaps > SESSION_MAX_MAPS)
 		return -E2BIG;
-	if (kernel_headers_check(err, sizeof(err)) != 0) {
-		msg("%s", err);
-		return -ENOENT;
-	}
 	snprintf(dedup, sizeof(dedup), "-DDEDUP=%d",
 		 s->r.choice == CHOOSE_BOTH);
 	all[0] = dedup;

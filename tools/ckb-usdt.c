@@ -528,10 +528,6 @@ static int load(struct state *s)
 	};
 	int i, rc;
 
-	if (kernel_headers_check(err, sizeof(err)) != 0) {
-		msg("%s", err);
-		return -ENOENT;
-	}
 	s->multi = uprobe_multi_usable();
 	if (s->multi)
 		b.attach_type = ATTACH_UPROBE_MULTI;
@@ -989,28 +985,11 @@ static int prepare(struct state *s)
 	return s->percpu ? 0 : -ENOMEM;
 }
 
-/* Compile with SIGINT and SIGTERM held: bpf_build_load takes an
- * interrupted wait for the compiler as its death.  A signal held here
- * ends the run as soon as the probes are in place. */
-static int load_held(struct state *s)
-{
-	sigset_t set, old;
-	int rc;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	rc = load(s);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 static int trace(struct state *s)
 {
 	int rc;
 
-	if (select_slots(s) != 0 || load_held(s) != 0 ||
+	if (select_slots(s) != 0 || load(s) != 0 ||
 	    (s->o.all && (fill_specs(s) != 0 || open_events(s) != 0)) ||
 	    attach(s) != 0)
 		return 1;
