@@ -76,6 +76,16 @@ void cli_signals(void (*handler)(int), bool restart)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+const char *run_over(const struct target *t, uint64_t begin_ns,
+		     double duration)
+{
+	if (!target_alive(t))
+		return "target exited";
+	if (duration && mono_ns() - begin_ns >= (uint64_t)(duration * 1e9))
+		return "duration";
+	return NULL;
+}
+
 int cli_privileged(void)
 {
 	if (have_bpf_privileges() == 0)

@@ -4,6 +4,7 @@
 #define CKBTRACE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "session.h"
@@ -29,6 +30,12 @@ void cli_session_check(const struct session *ss);
 /* SIGINT and SIGTERM call handler (resuming interrupted writes when
  * restart is set); SIGPIPE is ignored. */
 void cli_signals(void (*handler)(int), bool restart);
+
+/* Why a tracing loop started at begin_ns should end now: "target
+ * exited" (the traced process is gone), "duration" (duration seconds, 0
+ * for none, have passed), or NULL to go on. */
+const char *run_over(const struct target *t, uint64_t begin_ns,
+		     double duration);
 
 /* 0 when this process may load BPF programs; else says so and -EPERM. */
 int cli_privileged(void);

@@ -936,8 +936,8 @@ static void nap(struct state *s)
 static int run(struct state *s)
 {
 	uint64_t begin = mono_ns(), last = begin, now, period;
-	const char *reason = "signal";
-	int rc = 0;
+	const char *reason = NULL;
+	int rc;
 
 	period = (uint64_t)(s->o.interval * 1e9);
 	for (;;) {
@@ -945,16 +945,9 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		if (!target_alive(&s->t)) {
-			reason = "target exited";
-			rc = 1;
+		reason = run_over(&s->t, begin, s->o.duration);
+		if (reason)
 			break;
-		}
-		if (s->o.duration &&
-		    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
-			reason = "duration";
-			break;
-		}
 		if (now - last < period)
 			continue;
 		if (report(s, (double)(now - last) / 1e9) != 0)
@@ -966,6 +959,9 @@ static int run(struct state *s)
 	now = mono_ns();
 	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
 		return 0;
+	rc = reason && strcmp(reason, "target exited") == 0;
+	if (!reason)
+		reason = "signal";
 	summary(s, reason, (double)(now - begin) / 1e9);
 	if (rc)
 		msg("process %d exited; stopping", s->t.pid);
