@@ -96,12 +96,27 @@ declare -gA FNS=(
 	[ITER]="rocksdb_create_iterator_cf rocksdb_create_iterator rocksdb_transaction_create_iterator_cf rocksdb_transaction_create_iterator rocksdb_iter_seek rocksdb_iter_seek_to_first rocksdb_iter_seek_to_last rocksdb_iter_seek_for_prev"
 )
 
-# stop_rdblat SIGNAL: signal it and return its exit status.
-stop_rdblat() {
-	kill "-$1" "$RDBLAT_PID"
+# stop_pid SIGNAL PID: signal a tracer and return its exit status.
+stop_pid() {
+	kill "-$1" "$2"
 	local rc=0
-	wait "$RDBLAT_PID" || rc=$?
+	wait "$2" || rc=$?
 	return "$rc"
+}
+
+# stop_rdblat SIGNAL: the same for the last start_rdblat.
+stop_rdblat() {
+	stop_pid "$1" "$RDBLAT_PID"
+}
+
+# failed_one_line TOOL STATUS [PATTERN]: the last `run` exited with STATUS
+# and printed one line, "TOOL: ...", that contains PATTERN.
+failed_one_line() {
+	echo "status $status: $output"
+	[ "$status" -eq "$2" ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "$1: "* ]]
+	[[ "$output" == *${3:-}* ]]
 }
 
 # Sum of the interval counts of one op in a JSON-lines file.
@@ -197,10 +212,7 @@ start_usdt() {
 
 # stop_usdt SIGNAL: signal ckb-usdt and return its exit status.
 stop_usdt() {
-	kill "-$1" "$USDT_PID"
-	local rc=0
-	wait "$USDT_PID" || rc=$?
-	return "$rc"
+	stop_pid "$1" "$USDT_PID"
 }
 
 # options_in_man TOOL PAGE MIN: every long option --help shows is in the

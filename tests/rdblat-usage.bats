@@ -14,11 +14,7 @@ teardown() {
 
 # one_line_error STATUS PATTERN: the last `run` failed that way.
 one_line_error() {
-	echo "status $status: $output"
-	[ "$status" -eq "$1" ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "${lines[0]}" == "ckb-rdblat: "* ]]
-	[[ "$output" == *$2* ]]
+	failed_one_line ckb-rdblat "$@"
 }
 
 @test "--help shows usage and examples and exits 0" {

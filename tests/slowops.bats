@@ -26,10 +26,7 @@ start_slowops() {
 }
 
 stop_slowops() {
-	kill -INT "$1"
-	local rc=0
-	wait "$1" || rc=$?
-	return "$rc"
+	stop_pid INT "$1"
 }
 
 # The number of C API operations the workload made, from its counts.
@@ -201,10 +198,7 @@ tiny_buffer() {
 
 bad_usage() {
 	run "$SLOWOPS" "$@"
-	echo "status $status: $output"
-	[ "$status" -eq 2 ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "${lines[0]}" == "ckb-slowops: "* ]]
+	failed_one_line ckb-slowops 2
 }
 
 @test "a negative or non-numeric threshold is refused (exit 2)" {

@@ -16,11 +16,7 @@ teardown() {
 
 # usdt_error STATUS PATTERN: the last `run` failed that way, in one line.
 usdt_error() {
-	echo "status $status: $output"
-	[ "$status" -eq "$1" ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "${lines[0]}" == "ckb-usdt: "* ]]
-	[[ "$output" == *$2* ]]
+	failed_one_line ckb-usdt "$@"
 }
 
 # The notes as readelf -n shows them: "provider:name loc sem args", the
