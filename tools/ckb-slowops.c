@@ -24,6 +24,7 @@
 #define STACK_DEPTH 127		/* PERF_MAX_STACK_DEPTH: a stack map value */
 #define STACK_ENTRIES 1024
 #define FOLD_SLOTS 4096
+#define FOLD_INDEX (2 * FOLD_SLOTS)	/* open addressing, at most half full */
 
 static const char usage_text[] =
 "USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
@@ -90,6 +91,7 @@ struct state {
 	uint64_t perf_lost;
 	uint64_t lost_seen;
 	struct fold folds[FOLD_SLOTS];
+	int fold_index[FOLD_INDEX];	/* 1 + index into folds, 0 = free */
 	int nfolds;
 	uint64_t fold_dropped;
 };
@@ -251,13 +253,27 @@ static int read_stack(struct state *s, const struct slow_event *e,
 	return n;
 }
 
+static uint32_t fold_hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	while (*key)
+		h = (h ^ (unsigned char)*key++) * 16777619u;
+	return h;
+}
+
+/* Add us to key's total: one hash probe sequence per event, not a scan. */
 static void fold_add(struct state *s, const char *key, uint64_t us)
 {
-	int i;
+	uint32_t i = fold_hash(key) % FOLD_INDEX;
+	int *slot;
 
-	for (i = 0; i < s->nfolds; i++) {
-		if (strcmp(s->folds[i].key, key) == 0) {
-			s->folds[i].us += us;
+	for (;; i = (i + 1) % FOLD_INDEX) {
+		slot = &s->fold_index[i];
+		if (!*slot)
+			break;
+		if (strcmp(s->folds[*slot - 1].key, key) == 0) {
+			s->folds[*slot - 1].us += us;
 			return;
 		}
 	}
@@ -268,7 +284,8 @@ static void fold_add(struct state *s, const char *key, uint64_t us)
 	s->folds[s->nfolds].key = strdup(key);
 	if (!s->folds[s->nfolds].key)
 		return;
-	s->folds[s->nfolds++].us = us;
+	s->folds[s->nfolds].us = us;
+	*slot = ++s->nfolds;
 }
 
 static void fold_event(struct state *s, const struct slow_event *e,
