@@ -201,15 +201,21 @@ static int send_reply(int sock, const struct reply *r, const int *fds, int n)
 static void child_main(int sock, int errfd, const struct bpf_build *b,
 		       const char *cache)
 {
-	struct bcc_api api;
+	struct bcc_api api = { 0 };
 	struct reply r;
 	int fds[COMPILE_MAX_FDS];
 	int n = b->nprogs + b->nmaps;
 
 	memset(&r, 0, sizeof(r));
+	/* clang looks at the working directory; one the user cannot read
+	 * (a root-only build tree, for an unprivileged run) fails the
+	 * compile, and the compile needs none */
+	if (chdir("/") != 0)
+		r.status = -errno;
 	dup2(errfd, STDERR_FILENO);
 	dup2(errfd, STDOUT_FILENO);
-	r.status = bcc_bind(&api, r.err, sizeof(r.err));
+	if (!r.status)
+		r.status = bcc_bind(&api, r.err, sizeof(r.err));
 	if (!r.status)
 		r.status = load_all(&api, b, cache, fds, r.err,
 				    sizeof(r.err));
