@@ -134,3 +134,30 @@ bool target_alive(const struct target *t)
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
+
+int target_default_pid(pid_t *pid, char *detail, size_t len)
+{
+	pid_t pids[8];
+	size_t used;
+	int n, i;
+
+	n = target_find_comm(TARGET_DEFAULT_COMM, pids, 8);
+	if (n <= 0) {
+		snprintf(detail, len, "no process named %s",
+			 TARGET_DEFAULT_COMM);
+		return -ESRCH;
+	}
+	if (n > 1) {
+		snprintf(detail, len, "%d processes named %s (PIDs", n,
+			 TARGET_DEFAULT_COMM);
+		for (i = 0; i < n && i < 8; i++) {
+			used = strlen(detail);
+			snprintf(detail + used, len - used, " %d", pids[i]);
+		}
+		used = strlen(detail);
+		snprintf(detail + used, len - used, ")");
+		return -EEXIST;
+	}
+	*pid = pids[0];
+	return 0;
+}
