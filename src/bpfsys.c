@@ -67,6 +67,144 @@ int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
 	return 0;
 }
 
+int bpf_map_sizes(int fd, uint32_t *key_size, uint32_t *value_size)
+{
+	struct bpf_map_info info;
+	union bpf_attr a;
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (uint64_t)(uintptr_t)&info;
+	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+	if (err)
+		return err;
+	*key_size = info.key_size;
+	*value_size = info.value_size;
+	return 0;
+}
+
+/* Key by key, for kernels without batch operations. */
+static int dump_each(int fd, uint32_t ksz, uint32_t vsz,
+		     int (*fn)(const void *, const void *, void *), void *arg)
+{
+	char *key = malloc(ksz), *next = malloc(ksz), *val = malloc(vsz), *t;
+	union bpf_attr a;
+	bool first = true;
+	int err = key && next && val ? 0 : -ENOMEM;
+
+	while (!err) {
+		memset(&a, 0, sizeof(a));
+		a.map_fd = (uint32_t)fd;
+		a.key = first ? 0 : (uint64_t)(uintptr_t)key;
+		a.next_key = (uint64_t)(uintptr_t)next;
+		err = sys_bpf(BPF_MAP_GET_NEXT_KEY, &a);
+		if (err)
+			break;
+		first = false;
+		if (bpf_map_get(fd, next, val) == 0)
+			err = fn(next, val, arg);
+		t = key;
+		key = next;
+		next = t;
+	}
+	free(key);
+	free(next);
+	free(val);
+	return err == -ENOENT ? 0 : err;
+}
+
+int bpf_map_dump(int fd, int (*fn)(const void *, const void *, void *),
+		 void *arg)
+{
+	uint32_t ksz, vsz, chunk = 1024, i;
+	uint64_t token = 0;
+	char *keys = NULL, *vals = NULL, *p;
+	bool first = true;
+	union bpf_attr a;
+	int err;
+
+	err = bpf_map_sizes(fd, &ksz, &vsz);
+	if (err)
+		return err;
+	keys = malloc((size_t)ksz * chunk);
+	vals = malloc((size_t)vsz * chunk);
+	if (!keys || !vals)
+		err = -ENOMEM;
+	while (!err) {
+		memset(&a, 0, sizeof(a));
+		a.batch.map_fd = (uint32_t)fd;
+		a.batch.in_batch = first ? 0 : (uint64_t)(uintptr_t)&token;
+		a.batch.out_batch = (uint64_t)(uintptr_t)&token;
+		a.batch.keys = (uint64_t)(uintptr_t)keys;
+		a.batch.values = (uint64_t)(uintptr_t)vals;
+		a.batch.count = chunk;
+		err = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a);
+		if (err == -ENOSPC && a.batch.count == 0 && chunk < (1u << 20)) {
+			/* one hash bucket holds more than a chunk */
+			chunk *= 2;
+			p = realloc(keys, (size_t)ksz * chunk);
+			keys = p ? p : keys;
+			p = p ? realloc(vals, (size_t)vsz * chunk) : NULL;
+			vals = p ? p : vals;
+			err = p ? 0 : -ENOMEM;
+			continue;
+		}
+		if (first && err && err != -ENOENT && err != -ENOSPC) {
+			err = dump_each(fd, ksz, vsz, fn, arg);
+			break;
+		}
+		if (err && err != -ENOENT)
+			break;
+		for (i = 0; i < a.batch.count; i++) {
+			int rc = fn(keys + (size_t)i * ksz,
+				    vals + (size_t)i * vsz, arg);
+
+			if (rc) {
+				err = rc;
+				break;
+			}
+		}
+		if (err) {
+			err = err == -ENOENT ? 0 : err;
+			break;
+		}
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int bpf_map_del_keys(int fd, const void *keys, uint32_t key_size,
+		     uint32_t n)
+{
+	const char *k = keys;
+	union bpf_attr a;
+	uint32_t i;
+	int err;
+
+	if (!n)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.batch.map_fd = (uint32_t)fd;
+	a.batch.keys = (uint64_t)(uintptr_t)keys;
+	a.batch.count = n;
+	err = sys_bpf(BPF_MAP_DELETE_BATCH, &a);
+	if (!err)
+		return 0;
+	/* without batches, or a key already gone: one by one */
+	for (i = 0, err = 0; i < n; i++) {
+		int e = bpf_map_del(fd, k + (size_t)i * key_size);
+
+		if (e && e != -ENOENT)
+			err = e;
+	}
+	return err;
+}
+
 int bpf_ncpus(void)
 {
 	static int n;

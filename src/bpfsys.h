@@ -23,6 +23,21 @@ int bpf_map_del(int fd, const void *key);
 /* Type, key size and max_entries of a map: 0 or -errno. */
 int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries);
 
+/* Key and value size of a map: 0 or -errno. */
+int bpf_map_sizes(int fd, uint32_t *key_size, uint32_t *value_size);
+
+/* Hand every element of a hash map to fn: in batches (Linux 5.6+), or
+ * key by key.  An element added or removed meanwhile may be missed; one
+ * nobody touches is seen exactly once.  0, -errno, or what fn returned
+ * when not 0 (the walk stops). */
+int bpf_map_dump(int fd, int (*fn)(const void *key, const void *value,
+				   void *arg), void *arg);
+
+/* Delete n keys, each key_size bytes, stored one after the other.
+ * 0 or -errno. */
+int bpf_map_del_keys(int fd, const void *keys, uint32_t key_size,
+		     uint32_t n);
+
 /* Sum of a per-CPU u64 value over every possible CPU: 0 or -errno. */
 int bpf_map_sum_u64(int fd, const void *key, uint64_t *sum);
 

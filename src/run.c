@@ -42,7 +42,10 @@ int run_find_target(struct run *r, const struct target_opts *o,
 			return err;
 	}
 	err = target_from_pid(&r->t, pid);
-	if (err == -ESRCH && use_default)
+	if (err == -ESRCH && target_is_zombie(pid))
+		msg("process %d is a zombie: it has exited and no thread is "
+		    "left to trace; pass a live process", pid);
+	else if (err == -ESRCH && use_default)
 		msg("no process with PID %d; check it with pgrep -x %s", pid,
 		    TARGET_DEFAULT_COMM);
 	else if (err == -ESRCH)

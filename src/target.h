@@ -44,6 +44,9 @@ int target_default_pid(pid_t *pid, char *detail, size_t len);
  * stored. */
 int target_find_comm(const char *name, pid_t *pids, int max);
 
+/* Has process pid exited without being reaped (a zombie: no threads)? */
+bool target_is_zombie(pid_t pid);
+
 /* Is the traced process still there (always true without a PID)? */
 bool target_alive(const struct target *t);
 
