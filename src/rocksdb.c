@@ -6,6 +6,7 @@
 #include "../programs/rdblat.h"
 #include "cli.h"
 #include "rocksdb.h"
+#include "follow.h"
 #include "util.h"
 
 #define WHAT_FILE "the node executable or its librocksdb.so"
@@ -168,6 +169,59 @@ void rocksdb_announce(const struct rocksdb_run *s, const char *what)
 	else
 		fprintf(stderr, "every process using %s", r->t.exe_shown);
 	fprintf(stderr, "... Hit Ctrl-C to end.\n");
+}
+
+static bool same_libs(const struct target *a, const struct target *b)
+{
+	return a->nlibs == b->nlibs;
+}
+
+int rocksdb_follow(struct rocksdb_run *s, struct follow *f, pid_t pid,
+		   struct follow_gap *g)
+{
+	struct target nt;
+	char bid[41] = "";
+	bool rebuilt;
+	int err;
+
+	err = target_from_pid(&nt, pid);
+	if (!err)
+		err = follow_build_id(pid, bid);
+	if (err)
+		return err;
+	rebuilt = strcmp(bid, f->build_id) != 0 ||
+		  !same_libs(&nt, &s->run.t);
+	err = run_retarget(&s->run, &nt);
+	if (err)
+		return err;
+	if (rebuilt) {
+		/* another binary: its symbols, its offsets */
+		plan_free(&s->run.plan);
+		resolution_free(&s->r);
+		err = resolve(s);
+		if (!err)
+			err = plan_sites(s);
+		if (!err && run_plan_prune(&s->run))
+			msg("warning: %s needs probes this run did not load; "
+			    "restart the tool to trace every operation",
+			    nt.exe_shown);
+		rocksdb_release_files(s);
+		if (err)
+			return err;
+	}
+	err = run_attach(&s->run);
+	if (!err)
+		follow_attached(f, pid, bid, rebuilt, mono_ns(), g);
+	return err;
+}
+
+void rocksdb_release_files(struct rocksdb_run *s)
+{
+	int i;
+
+	for (i = 0; i < s->r.nfiles; i++)
+		elf_close(&s->r.files[i]);
+	s->r.nfiles = 0;
 }
 
 void rocksdb_close(struct rocksdb_run *s)
