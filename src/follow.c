@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "elfsym.h"
 #include "follow.h"
+#include "report.h"
 #include "util.h"
 
 /* The executable of pid as a path, " (deleted)" removed: 0 or -errno. */
@@ -98,7 +100,7 @@ pid_t follow_find(const struct follow *f)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (pid == f->old_pid || pid == getpid())
+		if (pid == f->old_pid || pid == f->skip_pid || pid == getpid())
 			continue;
 		/* the name first: one small read, no ELF, for most PIDs */
 		if (comm_of(pid, comm, sizeof(comm)) || strcmp(comm, f->comm))
@@ -178,4 +180,28 @@ int follow_wait_default(volatile sig_atomic_t *stop, char *detail,
 		said = true;
 		nanosleep(&nap, NULL);
 	}
+}
+
+void follow_report(const struct follow *f, const struct follow_gap *g,
+		   const char *exe, int probes, bool json)
+{
+	struct timeval tv;
+
+	msg("PID %d (%s) attached %llu ms after PID %d exited%s", g->pid, exe,
+	    (unsigned long long)(g->gap_ns / 1000000), g->old_pid,
+	    g->rebuilt ? "; a new build, symbols resolved again" : "");
+	if (!json)
+		return;
+	gettimeofday(&tv, NULL);
+	printf("{\"type\":\"reattach\",\"ts\":%ld.%06ld,\"pid\":%d,"
+	       "\"old_pid\":%d,\"binary\":", (long)tv.tv_sec, (long)tv.tv_usec,
+	       g->pid, g->old_pid);
+	json_string(stdout, exe);
+	printf(",\"build_id\":\"%s\",\"rebuilt\":%s,\"gap_ms\":%.1f,"
+	       "\"lag_ms\":%.1f,\"probes\":%d,\"restarts\":%llu}\n",
+	       f->build_id, g->rebuilt ? "true" : "false",
+	       (double)g->gap_ns / 1e6,
+	       g->lag_ns < 0 ? -1.0 : (double)g->lag_ns / 1e6, probes,
+	       (unsigned long long)f->restarts);
+	fflush(stdout);
 }

@@ -21,6 +21,7 @@ struct follow {
 	char build_id[41];		/* of that executable, "" when none */
 	pid_t pid;			/* the process traced, 0 while waiting */
 	pid_t old_pid;			/* the last one that went away */
+	pid_t skip_pid;			/* one that could not be traced */
 	uint64_t gone_ns;		/* mono_ns() when it was seen gone */
 	uint64_t restarts;		/* processes attached after the first */
 	uint64_t untraced_ns;		/* summed gaps */
@@ -54,6 +55,12 @@ int follow_build_id(pid_t pid, char *out);
  * fill g, count the restart, remember the new identity. */
 void follow_attached(struct follow *f, pid_t pid, const char *build_id,
 		     bool rebuilt, uint64_t now_ns, struct follow_gap *g);
+
+/* Say that g happened: one line on stderr and, with json, one
+ * {"type":"reattach",...} line on stdout; exe is the new executable as
+ * shown, probes the number attached. */
+void follow_report(const struct follow *f, const struct follow_gap *g,
+		   const char *exe, int probes, bool json);
 
 /* Block until a process named TARGET_DEFAULT_COMM runs or *stop is set:
  * 0, -EEXIST (several; detail says which) or -EINTR.  Says once on

@@ -105,6 +105,8 @@ struct state {
 	struct follow fl;
 	bool waiting;			/* the process is gone, no new one yet */
 	uint64_t next_find_ns;
+	pid_t fail_pid;			/* a new process that failed to attach */
+	int find_fails;
 	uint64_t untraced_ns;		/* to report with the next interval */
 	pid_t gone_pid;
 	/* --prometheus: the current process's series count from base; the
@@ -300,6 +302,7 @@ static void print_table(const struct state *s, const struct op_hist *d,
 			const uint64_t *max, const struct interval *iv)
 {
 	char avg[16], p50[16], p99[16], mx[16], by[16], ts[16], cnt[24];
+	char rate[24];
 	const char *est = iv->estimated ? "~" : "";
 	const struct op_info *oi;
 	bool any = false;
@@ -340,9 +343,10 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		}
 		snprintf(cnt, sizeof(cnt), "%s%.0f", est,
 			 (double)d[op].count / iv->frac);
-		printf("%-10s %8s %7s%s%.1f %8s %8s %8s %8s %7s\n", oi->name,
-		       cnt, "", est, (double)d[op].count / iv->frac / iv->secs,
-		       avg, p50, p99, mx, by);
+		snprintf(rate, sizeof(rate), "%s%.1f", est,
+			 (double)d[op].count / iv->frac / iv->secs);
+		printf("%-10s %8s %8s %8s %8s %8s %8s %7s\n", oi->name, cnt,
+		       rate, avg, p50, p99, mx, by);
 	}
 	if (!any && s->waiting)
 		printf("no RocksDB operations in the last %.1f s: process %d "
@@ -368,9 +372,11 @@ static void print_table(const struct state *s, const struct op_hist *d,
 	printf("\n");
 }
 
-static void print_json(const struct state *s, const struct op_hist *d,
-		       const uint64_t *max, const struct interval *iv)
+/* JSON lines of the interval; how many. */
+static int print_json(const struct state *s, const struct op_hist *d,
+		      const uint64_t *max, const struct interval *iv)
 {
+	int rows = 0;
 	struct timeval tv;
 	uint32_t k;
 	int op;
@@ -405,6 +411,7 @@ static void print_json(const struct state *s, const struct op_hist *d,
 			printf(",\"untraced_ms\":%llu",
 			       (unsigned long long)iv->untraced_ms);
 		printf("}\n");
+		rows++;
 		if (!s->o.hist)
 			continue;
 		printf("{\"type\":\"hist\",\"op\":\"%s\",\"unit\":\"ns\","
@@ -421,6 +428,7 @@ static void print_json(const struct state *s, const struct op_hist *d,
 		}
 		printf("]}\n");
 	}
+	return rows;
 }
 
 static uint64_t traced_ns(const struct state *s, uint64_t now)
@@ -458,14 +466,12 @@ static int report(struct state *s, double secs, uint64_t now_ns)
 		if (iv.frac > 1)
 			iv.frac = 1;
 	}
-	if (!s->waiting) {
+	if (!s->waiting)
 		iv.untraced_ms = s->untraced_ns / 1000000;
-		s->untraced_ns = 0;
-	}
-	if (s->o.json)
-		print_json(s, d, max, &iv);
-	else
-		print_table(s, d, max, &iv);
+	/* the gap goes with the first interval that shows something */
+	if (s->o.json ? print_json(s, d, max, &iv) > 0 :
+			(print_table(s, d, max, &iv), true))
+		s->untraced_ns = s->waiting ? s->untraced_ns : 0;
 	fflush(stdout);
 	return ferror(stdout) ? -EPIPE : 0;
 }
@@ -665,6 +671,8 @@ static void prom_fill(struct prom_buf *b, void *arg)
 
 /* ---- --follow ---- */
 
+#define FIND_TRIES 20		/* a new process gets 2 s to become traceable */
+
 /* The process is gone: its last interval, then wait for the next. */
 static int target_lost(struct state *s, uint64_t now, uint64_t *last)
 {
@@ -672,10 +680,10 @@ static int target_lost(struct state *s, uint64_t now, uint64_t *last)
 	int op, err;
 
 	run_detach(&s->ss.run);
-	s->waiting = true;
-	s->gone_pid = s->ss.run.t.pid;
 	err = report(s, (double)(now - *last) / 1e9, now);
 	*last = now;
+	s->waiting = true;
+	s->gone_pid = s->ss.run.t.pid;
 	if (err)
 		return err;
 	if (read_hists(s, fin) == 0) {
@@ -694,36 +702,26 @@ static int target_lost(struct state *s, uint64_t now, uint64_t *last)
 static void target_found(struct state *s, pid_t pid)
 {
 	struct follow_gap g;
-	struct timeval tv;
 	int err;
 
 	err = rocksdb_follow(&s->ss, &s->fl, pid, &g);
 	if (err) {
-		/* it may be starting still; the next look tries again */
-		vmsg("cannot trace PID %d yet: %s", pid, strerror(-err));
+		/* it may be starting still: try again for a while */
 		run_detach(&s->ss.run);
+		s->find_fails = s->fail_pid == pid ? s->find_fails + 1 : 1;
+		s->fail_pid = pid;
+		if (s->find_fails >= FIND_TRIES) {
+			msg("PID %d cannot be traced (see above); waiting for "
+			    "another", pid);
+			s->fl.skip_pid = pid;
+		}
 		return;
 	}
 	s->waiting = false;
 	s->untraced_ns += g.gap_ns;
 	read_hists(s, s->base);
-	msg("PID %d (%s) attached %llu ms after PID %d exited%s", pid,
-	    s->ss.run.t.exe_shown, (unsigned long long)(g.gap_ns / 1000000),
-	    g.old_pid, g.rebuilt ? "; a new build, symbols resolved again" : "");
-	if (!s->o.json)
-		return;
-	gettimeofday(&tv, NULL);
-	printf("{\"type\":\"reattach\",\"ts\":%ld.%06ld,\"pid\":%d,"
-	       "\"old_pid\":%d,\"binary\":", (long)tv.tv_sec, (long)tv.tv_usec,
-	       pid, g.old_pid);
-	json_string(stdout, s->ss.run.t.exe_shown);
-	printf(",\"build_id\":\"%s\",\"rebuilt\":%s,\"gap_ms\":%.1f,"
-	       "\"lag_ms\":%.1f,\"probes\":%d,\"restarts\":%llu}\n",
-	       s->fl.build_id, g.rebuilt ? "true" : "false",
-	       (double)g.gap_ns / 1e6,
-	       g.lag_ns < 0 ? -1.0 : (double)g.lag_ns / 1e6, s->ss.run.ps.n,
-	       (unsigned long long)s->fl.restarts);
-	fflush(stdout);
+	follow_report(&s->fl, &g, s->ss.run.t.exe_shown, s->ss.run.ps.n,
+		      s->o.json);
 }
 
 /* ---- the loop ---- */
