@@ -60,15 +60,15 @@ int target_from_pid(struct target *t, pid_t pid)
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	if (pid <= 0 || kill(pid, 0) < 0) {
-		if (pid > 0 && errno == EPERM)
-			return -EACCES;
+	/* EPERM here only means no CAP_KILL (a service limited to the
+	 * tracing capabilities): the readlink below is the real test */
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
 		return -ESRCH;
-	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, t->exe_shown, sizeof(t->exe_shown) - 1);
 	if (n < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return errno == ENOENT ? -ESRCH :
+		       errno == EPERM ? -EACCES : -errno;
 	t->exe_shown[n] = '\0';
 	strcpy(t->exe, link);
 	return scan_maps(t);
