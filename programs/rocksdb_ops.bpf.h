@@ -49,7 +49,23 @@ struct op_done {
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d);
 
-BPF_HASH(start, struct start_key, struct start_val, 65536);
+/* Calls in flight, per thread: a few slots, each tagged with its op.
+ * Only the thread itself touches its record, so an entry and its return
+ * are one lookup each, with no map update or delete (a hash update or
+ * delete takes a bucket lock and a free-list round trip: the largest
+ * cost above the uprobe itself).  The record stays for the thread's next
+ * calls; LRU drops the records of threads that went away. */
+#define START_SLOTS 4
+struct start_slot {
+	u32 op;
+	u32 busy;
+	struct start_val v;
+};
+struct start_rec {
+	struct start_slot s[START_SLOTS];
+};
+BPF_TABLE("lru_hash", u32, struct start_rec, start, 16384);
+BPF_PERCPU_ARRAY(start_zero, struct start_rec, 1);
 BPF_HASH(pending, u64, u64, 65536);
 BPF_PERCPU_ARRAY(drops, u64, DROP_COUNT);
 #if DEDUP
@@ -139,6 +155,64 @@ static __always_inline int capi_depth(u32 tid, int delta)
 #endif
 }
 
+/* Record the entry of op on thread tid: the slot of the same op (a call
+ * whose return was never seen), else a free one, else the oldest. */
+static __always_inline void start_put(u32 tid, u32 op,
+				      const struct start_val *v)
+{
+	struct start_rec *r = start.lookup(&tid);
+	u32 zero = 0, i, pick = 0;
+	u64 oldest = ~0ull;
+
+	if (!r) {
+		r = start_zero.lookup(&zero);
+		if (!r || start.update(&tid, r) != 0) {
+			drop(DROP_START_FULL);
+			return;
+		}
+		r = start.lookup(&tid);
+		if (!r) {
+			drop(DROP_START_FULL);
+			return;
+		}
+	}
+#pragma unroll
+	for (i = 0; i < START_SLOTS; i++) {
+		if (r->s[i].busy && r->s[i].op == op) {
+			pick = i;
+			oldest = 0;
+			break;
+		}
+		if (!r->s[i].busy && oldest) {
+			pick = i;
+			oldest = 0;
+		} else if (r->s[i].busy && r->s[i].v.ts < oldest) {
+			pick = i;
+			oldest = r->s[i].v.ts;
+		}
+	}
+	if (pick >= START_SLOTS)
+		return;
+	r->s[pick].v = *v;
+	r->s[pick].op = op;
+	r->s[pick].busy = 1;
+}
+
+/* The slot of the call to op in flight on thread tid, or NULL. */
+static __always_inline struct start_slot *start_get(u32 tid, u32 op)
+{
+	struct start_rec *r = start.lookup(&tid);
+	u32 i;
+
+	if (!r)
+		return NULL;
+#pragma unroll
+	for (i = 0; i < START_SLOTS; i++)
+		if (r->s[i].busy && r->s[i].op == op)
+			return &r->s[i];
+	return NULL;
+}
+
 static __always_inline int op_enter(struct pt_regs *ctx, u32 op, u64 bytes,
 				    u64 vlenp, u64 errpp, u64 obj, u64 klen,
 				    u64 cf, int layer)
@@ -160,8 +234,7 @@ static __always_inline int op_enter(struct pt_regs *ctx, u32 op, u64 bytes,
 	v.klen = klen;
 	v.cf = cf;
 	v.ts = bpf_ktime_get_ns();
-	if (start.update(&k, &v) != 0)
-		drop(DROP_START_FULL);
+	start_put(k.tid, op, &v);
 	return 0;
 }
 
@@ -180,6 +253,7 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 	u64 now = bpf_ktime_get_ns();
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct start_key k = { .tid = (u32)pid_tgid, .op = op };
+	struct start_slot *slot;
 	struct start_val *s;
 	struct op_done d = {};
 	u64 ret;
@@ -190,11 +264,12 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 		capi_depth(k.tid, -1);
 	else if (layer < 0 && capi_depth(k.tid, 0))
 		return 0;
-	s = start.lookup(&k);
-	if (!s) {
+	slot = start_get(k.tid, op);
+	if (!slot) {
 		drop(DROP_NO_START);
 		return 0;
 	}
+	s = &slot->v;
 	d.op = op;
 	d.lat = now - s->ts;
 	d.bytes = s->bytes;
@@ -224,7 +299,7 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 	} else if (kind == K_PLAIN) {
 		d.bytes = 0;
 	}
-	start.delete(&k);
+	slot->busy = 0;
 	op_record(ctx, &d);
 	return 0;
 }
