@@ -1,9 +1,12 @@
 /* User-space addresses of a traced process -> "function+0xoff (module)",
  * through /proc/PID/maps and the ELF symbol tables (C++ and Rust names
- * demangled). */
+ * demangled), with the functions inlined there when the file has DWARF.
+ * Symbol names stay in the mapped files (not copied); named frames are
+ * cached, a bounded number of them. */
 #ifndef CKBTRACE_SYMBOLIZE_H
 #define CKBTRACE_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +21,14 @@ void symbolizer_free(struct symbolizer *s);
  * the address is in no mapped file (buf then says so). */
 int symbolize(struct symbolizer *s, pid_t pid, uint64_t addr, char *buf,
 	      size_t len, char *mod, size_t modlen);
+
+/* Name the frame at pc of process pid as lines of width bytes at out
+ * (out + i * width), at most max: "inlined [inlined] (module)" for each
+ * function DWARF says was inlined at pc, innermost first, then
+ * "function+0xoff (module)".  ret_addr: pc is a return address, looked
+ * up as pc - 1.  The number of lines (1 or more when max >= 1). */
+int symbolize_frame(struct symbolizer *s, pid_t pid, uint64_t pc,
+		    bool ret_addr, char *out, int max, size_t width);
 
 /* Demangle an Itanium C++ or legacy Rust name into buf (Rust's ::h<hash>
  * suffix dropped); other names are copied as they are. */
