@@ -410,6 +410,9 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 	uint64_t look;
 	Dwfl_Module *mod;
 
+	/* only what unwinding this frame reads counts; dwfl_frame_pc unwinds
+	 * it already (to tell a signal frame's caller) */
+	p->read_past = false;
 	if (!dwfl_frame_pc(state, &pc, &act)) {
 		p->end = UNWIND_BAD;
 		return DWARF_CB_ABORT;
@@ -458,9 +461,11 @@ static int walk(struct uproc *p)
 	rc = dwfl_getthread_frames(p->dwfl, p->tid, on_frame, p);
 	if (p->end >= 0)
 		return p->end;
-	if (rc == 0)
-		return UNWIND_OK;
-	return p->read_past ? UNWIND_TRUNCATED : UNWIND_BAD;
+	/* libdwfl ends a walk without an error when it cannot read the
+	 * caller's return address: above the copy, that is truncation */
+	if (p->read_past)
+		return UNWIND_TRUNCATED;
+	return rc == 0 ? UNWIND_OK : UNWIND_BAD;
 }
 
 int unwind_stack(struct unwinder *u, pid_t pid, pid_t tid,
@@ -524,16 +529,38 @@ struct prologues {
 	bool own_only;
 };
 
+/* A Rust legacy name: _ZN...17h<16 hex digits>E */
+static bool rust_legacy(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 24 && strncmp(name, "_ZN", 3) == 0 && name[n - 1] == 'E' &&
+	       strncmp(name + n - 20, "17h", 3) == 0 &&
+	       strspn(name + n - 17, "0123456789abcdef") == 16;
+}
+
+/* Is this the program's own code, rather than RocksDB (statically linked
+ * in, C++ and its few C helpers), the C++ library's templates, or what
+ * the compiler and the C runtime add?  C and Rust names count. */
 static bool own_function(const char *name)
 {
-	static const char *const lib[] = { "_ZNSt", "_ZNKSt", "_ZSt",
-		"_ZN9__gnu_cxx", "_ZNK9__gnu_cxx", "_ZGV", "_ZTh", "_ZTv" };
+	static const char *const runtime[] = { "_start", "_init", "_fini",
+		"deregister_tm_clones", "register_tm_clones", "frame_dummy" };
 	size_t i;
 
-	if (strstr(name, "rocksdb") || strstr(name, "RocksDB"))
+	if (strcasestr(name, "rocksdb") ||
+	    strncmp(name, "XXH", 3) == 0 || strncmp(name, "XXPH", 4) == 0 ||
+	    strstr(name, ".cold"))
 		return false;
-	for (i = 0; i < ARRAY_SIZE(lib); i++)
-		if (strncmp(name, lib[i], strlen(lib[i])) == 0)
+	if (strncmp(name, "_Z", 2) == 0)
+		return rust_legacy(name);
+	if (strncmp(name, "_R", 2) == 0)	/* Rust v0 */
+		return true;
+	/* names reserved to the implementation: __tcf_0, _GLOBAL__sub_I_x */
+	if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(runtime); i++)
+		if (strcmp(name, runtime[i]) == 0)
 			return false;
 	return true;
 }
@@ -560,15 +587,22 @@ static int collect_fn(const char *name, uint64_t addr, uint64_t size,
 	return 0;
 }
 
-/* push %rbp; mov %rsp,%rbp, after an endbr64 or not */
-static bool fp_prologue(const uint8_t *b)
+/* push %rbp first (after an endbr64 or not), then mov %rsp,%rbp among
+ * the next instructions (compilers schedule others in between) */
+static bool fp_prologue(const uint8_t *b, size_t len)
 {
 	static const uint8_t endbr[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	static const uint8_t setup[4] = { 0x55, 0x48, 0x89, 0xe5 };
+	static const uint8_t setup[3] = { 0x48, 0x89, 0xe5 };
+	size_t i = 0;
 
-	if (memcmp(b, endbr, 4) == 0)
-		b += 4;
-	return memcmp(b, setup, 4) == 0;
+	if (len >= 4 && memcmp(b, endbr, 4) == 0)
+		i = 4;
+	if (i >= len || b[i] != 0x55)
+		return false;
+	for (i++; i + 3 <= len; i++)
+		if (memcmp(b + i, setup, 3) == 0)
+			return true;
+	return false;
 }
 
 int unwind_elf_info(const char *path, struct unwind_elf_info *info)
@@ -579,7 +613,7 @@ int unwind_elf_info(const char *path, struct unwind_elf_info *info)
 	GElf_Shdr sh;
 	size_t shstr, i, step;
 	uint64_t off;
-	uint8_t b[8];
+	uint8_t b[24];
 	const char *name;
 	int err;
 
@@ -611,7 +645,7 @@ int unwind_elf_info(const char *path, struct unwind_elf_info *info)
 		    pread(f.fd, b, sizeof(b), (off_t)off) != (ssize_t)sizeof(b))
 			continue;
 		info->checked++;
-		if (fp_prologue(b))
+		if (fp_prologue(b, sizeof(b)))
 			info->with_fp++;
 	}
 	free(pr.addrs);
