@@ -416,6 +416,16 @@ static struct named *name_frame(struct symbolizer *s, int mi, uint64_t vaddr,
 	return c;
 }
 
+enum sym_where symbolize_where(struct symbolizer *s, pid_t pid, uint64_t pc)
+{
+	const struct mapping *map;
+	uint64_t vaddr;
+
+	if (locate(s, pid, pc, &vaddr, &map) >= 0)
+		return SYM_FILE;
+	return map ? SYM_ANON : SYM_UNMAPPED;
+}
+
 int symbolize_frame(struct symbolizer *s, pid_t pid, uint64_t pc,
 		    bool ret_addr, char *out, int max, size_t width)
 {

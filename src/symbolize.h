@@ -30,6 +30,11 @@ int symbolize(struct symbolizer *s, pid_t pid, uint64_t addr, char *buf,
 int symbolize_frame(struct symbolizer *s, pid_t pid, uint64_t pc,
 		    bool ret_addr, char *out, int max, size_t width);
 
+/* Where pc of process pid lies: in a mapped file, in anonymous or
+ * special memory (JIT code, [vdso]), or in no mapping now. */
+enum sym_where { SYM_FILE, SYM_ANON, SYM_UNMAPPED };
+enum sym_where symbolize_where(struct symbolizer *s, pid_t pid, uint64_t pc);
+
 /* Demangle an Itanium C++ or legacy Rust name into buf (Rust's ::h<hash>
  * suffix dropped); other names are copied as they are. */
 void demangle_name(const char *name, char *buf, size_t len);

@@ -361,11 +361,25 @@ static int read_stack(struct state *s, const struct slow_event *e,
 	if (e->stack_err < 0) {
 		*status = STACK_COPY_FAILED;
 	} else if (e->stack_mode == SLOW_STACK_FP) {
+		*status = e->nips >= SLOW_MAX_IPS ? UNWIND_DEPTH : UNWIND_OK;
 		for (i = 0; i < (int)e->nips && i < SLOW_MAX_IPS && ips[i]; i++) {
 			frames[n].pc = ips[i];
 			frames[n++].ret_addr = true;	/* at a return */
+			/* the kernel walks on past code it cannot name: say
+			 * where the stack stops making sense */
+			switch (symbolize_where(s->sym, (pid_t)e->pid,
+						ips[i] - 1)) {
+			case SYM_FILE:
+				continue;
+			case SYM_ANON:
+				*status = UNWIND_ANON;
+				break;
+			case SYM_UNMAPPED:
+				*status = UNWIND_UNMAPPED;
+				break;
+			}
+			break;
 		}
-		*status = e->nips >= SLOW_MAX_IPS ? UNWIND_DEPTH : UNWIND_OK;
 	} else if (e->stack_mode == SLOW_STACK_DWARF) {
 		n = unwind_stack(s->unw, (pid_t)e->pid, (pid_t)e->tid,
 				 (const uint64_t *)e->regs,
