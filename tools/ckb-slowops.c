@@ -16,7 +16,7 @@
 #include "../src/cli.h"
 #include "../src/events.h"
 #include "../src/report.h"
-#include "../src/session.h"
+#include "../src/rocksdb.h"
 #include "../src/symbolize.h"
 #include "../src/unwind.h"
 #include "../src/util.h"
@@ -98,9 +98,13 @@ struct fold {
 	uint64_t us;
 };
 
+enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, NMAPS };
+static const char *const map_names[] = { "events", "counters", "drops" };
+
 struct state {
 	struct opts o;
-	struct session ss;
+	struct rocksdb_run ss;
+	int map_fds[NMAPS];
 	struct event_reader *rd;
 	struct symbolizer *sym;
 	struct unwinder *unw;
@@ -119,8 +123,6 @@ struct state {
 	uint64_t fold_dropped;
 };
 
-enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, NMAPS };
-static const char *const map_names[] = { "events", "counters", "drops" };
 
 static volatile sig_atomic_t stop_signal;
 
@@ -129,7 +131,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void parse_opts(struct opts *o, struct session *ss, int argc,
+static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		       char **argv)
 {
 	static const struct option longs[] = {
@@ -162,7 +164,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
-		if (cli_session_opt(ss, c, optarg))
+		if (rocksdb_opt(ss, c, optarg))
 			continue;
 		switch (c) {
 		case 'm':
@@ -218,7 +220,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 			exit(EXIT_USAGE);
 		}
 	}
-	cli_session_check(ss);
+	rocksdb_opts_check(ss);
 	if (o->ustack && o->folded)
 		usage_fail("-U and -f are exclusive");
 	if (optind < argc) {
@@ -278,13 +280,9 @@ static void print_ebpf(struct state *s)
 
 static uint64_t counter(struct state *s, uint32_t which)
 {
-	uint64_t vals[1024], sum = 0;
-	int c;
+	uint64_t sum = 0;
 
-	if (bpf_map_get(s->ss.map_fds[MAP_COUNTERS], &which, vals) != 0)
-		return 0;
-	for (c = 0; c < s->ncpus && c < 1024; c++)
-		sum += vals[c];
+	bpf_map_sum_u64(s->map_fds[MAP_COUNTERS], &which, &sum);
 	return sum;
 }
 
@@ -293,7 +291,7 @@ static uint64_t counter(struct state *s, uint32_t which)
 static void choose_stack(struct state *s)
 {
 	struct unwind_elf_info info;
-	const char *exe = s->ss.t.exe;
+	const char *exe = s->ss.run.t.exe;
 
 	s->stack = SLOW_STACK_NONE;
 	if (!s->o.ustack && !s->o.folded)
@@ -314,7 +312,7 @@ static void choose_stack(struct state *s)
 						 : SLOW_STACK_FP;
 	vmsg("stacks: %s (auto: %s has %s; %d of %d functions checked keep a "
 	     "frame pointer)", s->stack == SLOW_STACK_FP ? "fp" : "dwarf",
-	     s->ss.t.exe_shown,
+	     s->ss.run.t.exe_shown,
 	     info.has_eh_frame ? ".eh_frame" :
 	     info.has_debug_frame ? ".debug_frame" : "no CFI",
 	     info.with_fp, info.checked);
@@ -662,7 +660,7 @@ static void summary(struct state *s, const char *reason)
 
 static int open_reader(struct state *s)
 {
-	int fd = s->ss.map_fds[MAP_EVENTS], err;
+	int fd = s->map_fds[MAP_EVENTS], err;
 
 	if (s->o.perf)
 		err = events_open_perfbuf(&s->rd, fd, (int)s->o.pages, on_event,
@@ -705,7 +703,7 @@ static int run(struct state *s)
 			checked = now;
 			fflush(stdout);
 			check_lost(s);
-			if (!target_alive(&s->ss.t)) {
+			if (!target_alive(&s->ss.run.t)) {
 				reason = "target exited";
 				rc = 1;
 				break;
@@ -720,11 +718,11 @@ static int run(struct state *s)
 				     s->o.pages * (uint64_t)getpagesize() / 8)
 			nanosleep(&batch, NULL);
 	}
-	probes_detach(&s->ss.ps);
+	run_detach(&s->ss.run);
 	events_drain(s->rd);
 	summary(s, reason);
-	if (rc && s->ss.t.pid && !target_alive(&s->ss.t))
-		msg("process %d exited; stopping", s->ss.t.pid);
+	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
+		msg("process %d exited; stopping", s->ss.run.t.pid);
 	return rc;
 }
 
@@ -765,7 +763,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set_wall_offset(&s);
-	if (session_find_target(&s.ss) != 0 || session_resolve(&s.ss) != 0)
+	if (rocksdb_open(&s.ss) != 0)
 		goto out;
 	choose_stack(&s);
 	if (s.stack == SLOW_STACK_DWARF && !s.o.pages_given)
@@ -781,17 +779,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ncflags = build_cflags(&s, buf, cflags);
-	if (session_load(&s.ss, slowops_bpf_text, cflags, ncflags, map_names,
-			 NMAPS) == 0 &&
+	if (rocksdb_load(&s.ss, slowops_bpf_text, cflags, ncflags) == 0 &&
+	    run_maps(&s.ss.run, map_names, NMAPS, s.map_fds) == 0 &&
 	    (s.stack == SLOW_STACK_NONE || (s.sym = symbolizer_new())) &&
 	    (s.stack != SLOW_STACK_DWARF || (s.unw = unwinder_new(0))) &&
-	    open_reader(&s) == 0 && session_attach(&s.ss) == 0) {
-		session_announce(&s.ss, "slow operations");
+	    open_reader(&s) == 0 && run_attach(&s.ss.run) == 0) {
+		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
 	}
 out:
-	session_close(&s.ss);
+	rocksdb_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
 	unwinder_free(s.unw);
