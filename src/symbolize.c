@@ -2,6 +2,7 @@
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,9 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 #define CACHE_SLOTS 4096	/* named frames kept, direct-mapped */
 
 struct sym {
-	uint64_t addr, size;
-	const char *name;	/* in the mapped string table of the file */
+	uint64_t addr;
+	uint32_t size;
+	uint32_t name;		/* offset in the module's string table */
 };
 
 struct module {
@@ -26,6 +28,7 @@ struct module {
 	struct elf_file f;	/* kept open: the names point into it */
 	struct sym *syms;
 	size_t nsyms, cap;
+	size_t strtab;		/* section index of the names */
 	Dwarf *dw;		/* when the file has DWARF: inlined frames */
 	int loaded;		/* 1 ok, -1 unreadable */
 };
@@ -113,13 +116,13 @@ static int sym_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static int collect(const char *name, uint64_t addr, uint64_t size,
-		   bool defined, void *arg)
+static int add_sym(struct module *m, const Elf64_Sym *e)
 {
-	struct module *m = arg;
 	struct sym *n;
+	int t = ELF64_ST_TYPE(e->st_info);
 
-	if (!defined || !addr)
+	if ((t != STT_FUNC && t != STT_GNU_IFUNC) || e->st_shndx == SHN_UNDEF ||
+	    !e->st_value || !e->st_name)
 		return 0;
 	if (m->nsyms == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 1024;
@@ -128,11 +131,61 @@ static int collect(const char *name, uint64_t addr, uint64_t size,
 			return -ENOMEM;
 		m->syms = n;
 	}
-	m->syms[m->nsyms].name = name;
-	m->syms[m->nsyms].addr = addr;
-	m->syms[m->nsyms].size = size;
+	m->syms[m->nsyms].addr = e->st_value;
+	m->syms[m->nsyms].size = e->st_size > UINT32_MAX ? UINT32_MAX :
+				 (uint32_t)e->st_size;
+	m->syms[m->nsyms].name = e->st_name;
 	m->nsyms++;
 	return 0;
+}
+
+/* The function symbols of .symtab (else .dynsym), read with pread, so
+ * that a large table is not mapped in: names stay offsets, looked up in
+ * the mapped string table only for the frames named. */
+static int read_symbols(struct module *m)
+{
+	Elf64_Sym buf[512];
+	Elf_Scn *scn = NULL, *pick = NULL;
+	GElf_Shdr sh, psh = { 0 };
+	uint64_t off;
+	ssize_t got;
+	size_t i;
+	int err;
+
+	if (m->f.elf_class != ELFCLASS64)
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(m->f.elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			break;
+		if (sh.sh_type == SHT_SYMTAB ||
+		    (sh.sh_type == SHT_DYNSYM && !pick)) {
+			pick = scn;
+			psh = sh;
+		}
+	}
+	if (!pick || psh.sh_entsize != sizeof(Elf64_Sym))
+		return 0;
+	m->strtab = psh.sh_link;
+	for (off = 0; off < psh.sh_size; off += (uint64_t)got) {
+		got = pread(m->f.fd, buf,
+			    psh.sh_size - off < sizeof(buf) ?
+			    (size_t)(psh.sh_size - off) : sizeof(buf),
+			    (off_t)(psh.sh_offset + off));
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		got -= got % (ssize_t)sizeof(Elf64_Sym);
+		for (i = 0; i < (size_t)got / sizeof(Elf64_Sym); i++)
+			if ((err = add_sym(m, &buf[i])) != 0)
+				return err;
+	}
+	return 0;
+}
+
+static const char *sym_name(const struct module *m, const struct sym *sym)
+{
+	const char *n = elf_strptr(m->f.elf, m->strtab, sym->name);
+
+	return n ? n : "[unknown]";
 }
 
 static void module_load(struct module *m)
@@ -140,7 +193,7 @@ static void module_load(struct module *m)
 	m->loaded = -1;
 	if (elf_open(&m->f, m->path) != 0)
 		return;
-	if (elf_symbols(&m->f, collect, m) != 0) {
+	if (read_symbols(m) != 0) {
 		elf_close(&m->f);
 		free(m->syms);
 		m->syms = NULL;
@@ -325,7 +378,7 @@ int symbolize(struct symbolizer *s, pid_t pid, uint64_t addr, char *buf,
 		snprintf(buf, len, "[unknown]");
 		return 0;
 	}
-	demangle_name(sym->name, name, sizeof(name));
+	demangle_name(sym_name(m, sym), name, sizeof(name));
 	snprintf(buf, len, "%s+0x%llx", name,
 		 (unsigned long long)(vaddr - sym->addr));
 	return 0;
@@ -391,7 +444,7 @@ static struct named *name_frame(struct symbolizer *s, int mi, uint64_t vaddr,
 	free(scopes);
 	sym = m->loaded > 0 && look ? sym_of(m, look) : NULL;
 	if (sym) {
-		demangle_name(sym->name, name, sizeof(name));
+		demangle_name(sym_name(m, sym), name, sizeof(name));
 		snprintf(line, sizeof(line), "%s+0x%llx", name,
 			 (unsigned long long)(vaddr - sym->addr));
 	} else {

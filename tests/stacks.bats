@@ -289,6 +289,6 @@ bad_usage() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		"$SLOWOPS" --ebpf -U --stack dwarf --stack-size 4096
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == *"-DBUFFER_PAGES=1024 -DSTACK_MODE=2 -DSTACK_BYTES=4096 "* ]]
+	[[ "${lines[0]}" == *"-DBUFFER_PAGES=512 -DSTACK_MODE=2 -DSTACK_BYTES=4096 "* ]]
 	[[ "$output" == *"bpf_probe_read_user(r->tail, STACK_BYTES"* ]]
 }

@@ -28,7 +28,7 @@
 #define DEFAULT_STACK_BYTES 8192
 #define STACK_COPY_FAILED UNWIND_NEND	/* the BPF side could not copy */
 #define NSTATUS (UNWIND_NEND + 1)
-#define DWARF_PAGES 1024	/* default buffer with DWARF stacks: 4 MiB */
+#define DWARF_PAGES 512	/* default buffer with DWARF stacks: 2 MiB */
 #define FOLD_SLOTS 4096
 #define FOLD_INDEX (2 * FOLD_SLOTS)	/* open addressing, at most half full */
 
@@ -59,7 +59,7 @@ static const char usage_text[] =
 "      --stack-size BYTES  dwarf: bytes of stack copied per event (8192)\n"
 "  -d, --duration SEC  stop after SEC seconds\n"
 "      --buffer-pages N  event buffer size in pages, a power of two\n"
-"                      (256; with dwarf stacks 1024)\n"
+"                      (256; with dwarf stacks 512)\n"
 "      --perf-buffer   per-CPU perf buffers instead of the BPF ring buffer\n"
 "  -v, --verbose       show the resolved symbols and compiler output\n"
 "      --ebpf          print the BPF program and its parameters, and exit\n"
@@ -673,7 +673,8 @@ static int open_reader(struct state *s)
 }
 
 /* Events are read in batches: after a wake-up that brought little (under
- * an eighth of the buffer) the loop sleeps BATCH_NS before reading again,
+ * an eighth of the buffer) the loop sleeps up to BATCH_NS before reading
+ * again,
  * so a steady stream costs ~100 wake-ups a second rather than one per
  * event; when a wake-up brings more, it reads again at once, so a fast
  * stream does not fill the buffer while the loop sleeps.  Liveness, loss
@@ -683,8 +684,9 @@ static int open_reader(struct state *s)
 
 static int run(struct state *s)
 {
-	uint64_t begin = mono_ns(), checked = 0, now;
-	struct timespec batch = { 0, BATCH_NS };
+	uint64_t begin = mono_ns(), checked = 0, now, last = begin, bytes, nap;
+	uint64_t cap = s->o.pages * (uint64_t)getpagesize();
+	struct timespec batch = { 0, 0 };
 	const char *reason = "signal";
 	int rc = 0, n;
 
@@ -714,9 +716,21 @@ static int run(struct state *s)
 			reason = "duration";
 			break;
 		}
-		if (n > 0 && (uint64_t)n * (s->record_len + 16) <
-				     s->o.pages * (uint64_t)getpagesize() / 8)
-			nanosleep(&batch, NULL);
+		/* sleep no longer than the stream, at the rate it came since
+		 * the last read, takes to fill a quarter of the buffer (big
+		 * DWARF records fill it in milliseconds) */
+		bytes = n > 0 ? (uint64_t)n * (s->record_len + 16) : 0;
+		if (bytes && bytes < cap / 8) {
+			nap = (double)(now - last) * (double)(cap / 4) /
+			      (double)bytes < BATCH_NS ?
+			      (uint64_t)((double)(now - last) *
+					 (double)(cap / 4) / (double)bytes) :
+			      BATCH_NS;
+			batch.tv_nsec = (long)nap;
+			if (nap >= 100000)
+				nanosleep(&batch, NULL);
+		}
+		last = now;
 	}
 	run_detach(&s->ss.run);
 	events_drain(s->rd);
