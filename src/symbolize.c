@@ -109,11 +109,38 @@ void demangle_name(const char *name, char *buf, size_t len)
 		buf[n - 19] = '\0';
 }
 
-static int sym_cmp(const void *a, const void *b)
+/* Heapsort by address, in place: qsort's merge sort would take a second
+ * copy of a table that holds ~100k symbols in a large binary. */
+static void sift(struct sym *v, size_t root, size_t n)
 {
-	const struct sym *x = a, *y = b;
+	struct sym t;
+	size_t c;
 
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	while ((c = 2 * root + 1) < n) {
+		if (c + 1 < n && v[c + 1].addr > v[c].addr)
+			c++;
+		if (v[root].addr >= v[c].addr)
+			return;
+		t = v[root];
+		v[root] = v[c];
+		v[c] = t;
+		root = c;
+	}
+}
+
+static void sort_syms(struct sym *v, size_t n)
+{
+	struct sym t;
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift(v, i, n);
+	for (i = n; i-- > 1;) {
+		t = v[0];
+		v[0] = v[i];
+		v[i] = t;
+		sift(v, 0, i);
+	}
 }
 
 static int add_sym(struct module *m, const Elf64_Sym *e)
@@ -166,6 +193,11 @@ static int read_symbols(struct module *m)
 	if (!pick || psh.sh_entsize != sizeof(Elf64_Sym))
 		return 0;
 	m->strtab = psh.sh_link;
+	/* room for every entry at once: no doubling, no copy while growing */
+	m->cap = psh.sh_size / sizeof(Elf64_Sym);
+	m->syms = malloc(m->cap * sizeof(*m->syms));
+	if (!m->syms)
+		return -ENOMEM;
 	for (off = 0; off < psh.sh_size; off += (uint64_t)got) {
 		got = pread(m->f.fd, buf,
 			    psh.sh_size - off < sizeof(buf) ?
@@ -200,7 +232,15 @@ static void module_load(struct module *m)
 		m->nsyms = 0;
 		return;
 	}
-	qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
+	sort_syms(m->syms, m->nsyms);
+	if (m->nsyms < m->cap) {
+		struct sym *n = realloc(m->syms, (m->nsyms ? m->nsyms : 1) *
+					sizeof(*n));
+
+		if (n)
+			m->syms = n;
+		m->cap = m->nsyms;
+	}
 	if (m->f.has_debug)
 		m->dw = dwarf_begin_elf(m->f.elf, DWARF_C_READ, NULL);
 	m->loaded = 1;
@@ -467,6 +507,19 @@ static struct named *name_frame(struct symbolizer *s, int mi, uint64_t vaddr,
 	c->mod = mi;
 	c->nlines = nlines;
 	return c;
+}
+
+int symbolizer_prepare(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_get(s, pid, true);
+	size_t i;
+
+	if (!p)
+		return -ESRCH;
+	for (i = 0; i < p->nmaps; i++)
+		if (p->maps[i].mod >= 0 && !s->mods[p->maps[i].mod].loaded)
+			module_load(&s->mods[p->maps[i].mod]);
+	return 0;
 }
 
 enum sym_where symbolize_where(struct symbolizer *s, pid_t pid, uint64_t pc)

@@ -16,6 +16,10 @@ struct symbolizer;
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
 
+/* Read pid's maps and the symbols of every file it maps executable now,
+ * so that the first frames named do not wait for it.  0 or -ESRCH. */
+int symbolizer_prepare(struct symbolizer *s, pid_t pid);
+
 /* Name addr in process pid: the function into buf ("name+0x1f", or
  * "[unknown]") and the module's base name into mod.  0, or -ENOENT when
  * the address is in no mapped file (buf then says so). */

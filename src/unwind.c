@@ -308,6 +308,23 @@ static struct uproc *proc_get(struct unwinder *u, pid_t pid)
 	return p;
 }
 
+int unwind_prepare(struct unwinder *u, pid_t pid)
+{
+	struct uproc *p = proc_get(u, pid);
+	Dwfl_Module *mod = NULL;
+	Dwarf_Addr bias;
+	size_t i;
+
+	if (!p)
+		return -ESRCH;
+	/* the CFI tables of each module: .eh_frame_hdr is read here */
+	for (i = 0; p->dwfl && i < p->nmaps; i++)
+		if (p->maps[i].kind == MAP_FILE && p->maps[i].exec &&
+		    (mod = dwfl_addrmodule(p->dwfl, p->maps[i].start)))
+			dwfl_module_eh_cfi(mod, &bias);
+	return 0;
+}
+
 void unwind_forget(struct unwinder *u, pid_t pid)
 {
 	int i;

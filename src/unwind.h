@@ -88,6 +88,10 @@ int unwind_stack(struct unwinder *u, pid_t pid, pid_t tid,
 		 int flags, struct unwind_frame *frames, int max,
 		 enum unwind_end *end);
 
+/* Read pid's maps and open its modules now, so that its first stack
+ * does not wait for it.  0 or -ESRCH. */
+int unwind_prepare(struct unwinder *u, pid_t pid);
+
 /* Drop what is cached for pid (it exited, or exec'd). */
 void unwind_forget(struct unwinder *u, pid_t pid);
 

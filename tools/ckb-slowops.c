@@ -318,6 +318,20 @@ static void choose_stack(struct state *s)
 	     info.with_fp, info.checked);
 }
 
+/* With -p, read the target's maps, symbols and CFI before attaching: the
+ * first events would otherwise wait for it while the buffer fills. */
+static int prepare_stacks(struct state *s)
+{
+	pid_t pid = s->ss.run.t.pid;
+
+	if (!pid || s->stack == SLOW_STACK_NONE)
+		return 0;
+	symbolizer_prepare(s->sym, pid);
+	if (s->unw)
+		unwind_prepare(s->unw, pid);
+	return 0;
+}
+
 static const char *status_name(int st)
 {
 	return st == STACK_COPY_FAILED ? "copy_failed" : unwind_end_name(st);
@@ -797,7 +811,8 @@ int main(int argc, char **argv)
 	    run_maps(&s.ss.run, map_names, NMAPS, s.map_fds) == 0 &&
 	    (s.stack == SLOW_STACK_NONE || (s.sym = symbolizer_new())) &&
 	    (s.stack != SLOW_STACK_DWARF || (s.unw = unwinder_new(0))) &&
-	    open_reader(&s) == 0 && run_attach(&s.ss.run) == 0) {
+	    open_reader(&s) == 0 && prepare_stacks(&s) == 0 &&
+	    run_attach(&s.ss.run) == 0) {
 		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
