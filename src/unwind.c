@@ -244,7 +244,10 @@ static int proc_build(struct uproc *p)
 
 		if (m->kind != MAP_FILE || !m->exec)
 			continue;
-		for (j = 0; j < p->nmaps; j++)
+		/* where the loader put the file: its offset-0 mapping nearest
+		 * below (the same file can be mapped elsewhere too, e.g. read
+		 * by a library that opens ELF files) */
+		for (j = i + 1; j-- > 0;)
 			if (p->maps[j].kind == MAP_FILE && p->maps[j].off == 0 &&
 			    strcmp(p->maps[j].path, m->path) == 0) {
 				base = &p->maps[j];
