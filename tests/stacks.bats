@@ -70,9 +70,17 @@ summary_field() {
 	need_root
 	start_chain c "$FIX/stackchain-nofp" -n 5 --slow-ms 30
 	start_slowops j -p "$c_PID" -o GET -m 20 -U -j -v
+	local jpid=$SLOW_PID
+	start_slowops p -p "$c_PID" -o GET -m 20 -U -j --perf-buffer
+	local ppid=$SLOW_PID
+	start_slowops f -p "$c_PID" -o GET -m 20 -f
+	local fpid=$SLOW_PID
 	run_chain c
-	stop_pid INT "$SLOW_PID"
+	stop_pid INT "$jpid"
+	stop_pid INT "$ppid"
+	stop_pid INT "$fpid"
 	stack_names "$TMP/j.out"
+	cat "$TMP/f.out"
 	[ "$(chain_gets c)" = 5 ]
 	[ "$(jq -c 'select(.type == "event")' "$TMP/j.out" | wc -l)" = 5 ]
 	[ "$(events_with_chain "$TMP/j.out")" = 5 ]
@@ -82,6 +90,12 @@ summary_field() {
 	[ "$(summary_field "$TMP/j.out" .stacks.ok)" = 5 ]
 	grep -q '^ckb-slowops: stacks: dwarf (auto: .*stackchain-nofp has .eh_frame; ' "$TMP/j.err"
 	grep -q '^ckb-slowops: stacks (dwarf): 5 complete$' "$TMP/j.err"
+	# the same through per-CPU perf buffers
+	[ "$(events_with_chain "$TMP/p.out")" = 5 ]
+	# folded: one stack, outermost first, the chain before the operation
+	[ "$(wc -l < "$TMP/f.out")" = 1 ]
+	grep -Eq '^stackchain-nofp;_start[^;]*;.*;main[^;]*;outer[^;]*;middle[^;]*;inner[^;]*;GET [0-9]+$' "$TMP/f.out"
+	[ "$(awk '{ print $NF }' "$TMP/f.out")" -ge 150000 ]
 }
 
 @test "the frame-pointer build gives the same frames with --stack fp, and auto picks fp for it" {
@@ -241,10 +255,10 @@ dbsim_frames() {
 }
 
 # unmapped_case MODE-ARGS...: the tracer is stopped while the fixture
-# makes its gets through the plugin and dlclose()s it, then goes on.
+# maps the plugin, makes its gets through it and dlclose()s it; then the
+# tracer goes on.
 unmapped_case() {
 	start_chain c "$FIX/stackchain-nofp" -n 3 --slow-ms 30 --plugin "$FIX/stackplugin.so"
-	grep -q stackplugin.so "/proc/$c_PID/maps"
 	start_slowops j -p "$c_PID" -o GET -m 20 -U -j "$@"
 	kill -STOP "$SLOW_PID"
 	run_chain c
