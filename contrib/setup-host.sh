@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
-libbpfcc-dev libelf-dev libdw-dev linux-headers-amd64
+libbpfcc-dev libelf-dev libdw-dev libiberty-dev linux-headers-amd64
 librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zlib1g-dev
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <libiberty/demangle.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,8 @@ void demangle_name(const char *name, char *buf, size_t len)
 
 	if (strncmp(name, "_Z", 2) == 0)
 		d = __cxa_demangle(name, NULL, NULL, &status);
+	else if (strncmp(name, "_R", 2) == 0)	/* Rust v0, by libiberty */
+		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
 	snprintf(buf, len, "%s", d && !status ? d : name);
 	free(d);
 	/* legacy Rust: "...::h0123456789abcdef" */

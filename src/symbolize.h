@@ -39,8 +39,9 @@ int symbolize_frame(struct symbolizer *s, pid_t pid, uint64_t pc,
 enum sym_where { SYM_FILE, SYM_ANON, SYM_UNMAPPED };
 enum sym_where symbolize_where(struct symbolizer *s, pid_t pid, uint64_t pc);
 
-/* Demangle an Itanium C++ or legacy Rust name into buf (Rust's ::h<hash>
- * suffix dropped); other names are copied as they are. */
+/* Demangle an Itanium C++, legacy Rust or Rust v0 (_R...) name into buf
+ * (legacy Rust's ::h<hash> suffix dropped); other names are copied as
+ * they are. */
 void demangle_name(const char *name, char *buf, size_t len);
 
 #endif

@@ -165,6 +165,24 @@ int main(void)
 	ok(strcmp(unwind_end_name(UNWIND_NO_CFI), "no_cfi") == 0 &&
 	   strcmp(unwind_end_name(UNWIND_NEND), "?") == 0, "end names");
 
+	{
+		char d[256];
+
+		demangle_name("_RNvMNtCs9ltgdHTiPiY_4core3fmtNtB2_9Formatter3pad",
+			      d, sizeof(d));
+		ok(strcmp(d, "<core::fmt::Formatter>::pad") == 0,
+		   "Rust v0 demangled: %s", d);
+		demangle_name("_ZN4core3fmt5write17h0123456789abcdefE", d,
+			      sizeof(d));
+		ok(strcmp(d, "core::fmt::write") == 0,
+		   "legacy Rust demangled, hash dropped: %s", d);
+		demangle_name("_ZN7rocksdb6DBImpl7GetImplERKNS_11ReadOptionsE",
+			      d, sizeof(d));
+		ok(strcmp(d, "rocksdb::DBImpl::GetImpl(rocksdb::ReadOptions "
+			  "const&)") == 0, "C++ demangled: %s", d);
+		demangle_name("_Rnot_rust", d, sizeof(d));
+		ok(strcmp(d, "_Rnot_rust") == 0, "a C name kept: %s", d);
+	}
 	munmap(anon, 4096);
 	unwinder_free(u);
 	symbolizer_free(s);
