@@ -38,32 +38,6 @@ double cli_seconds(const char *what, const char *s)
 	return v;
 }
 
-bool cli_session_opt(struct session *ss, int opt, const char *arg)
-{
-	char bad[64];
-
-	switch (opt) {
-	case 'p':
-		ss->pid = cli_pid(arg);
-		return true;
-	case 'b':
-		ss->binary = arg;
-		return true;
-	case 'o':
-		if (catalog_parse_ops(arg, &ss->mask, bad, sizeof(bad)) != 0)
-			usage_fail("unknown operation '%s'", bad);
-		ss->explicit_ops = true;
-		return true;
-	}
-	return false;
-}
-
-void cli_session_check(const struct session *ss)
-{
-	if (ss->pid && ss->binary)
-		usage_fail("-p and -b are exclusive");
-}
-
 void cli_signals(void (*handler)(int), bool restart)
 {
 	struct sigaction sa;
@@ -73,6 +47,7 @@ void cli_signals(void (*handler)(int), bool restart)
 	sa.sa_flags = restart ? SA_RESTART : 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

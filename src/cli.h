@@ -1,5 +1,5 @@
 /* The command-line conventions every tool shares: usage errors (exit 2),
- * -p/-b/-o, seconds, signals and the privilege check. */
+ * PIDs, seconds, signals and the privilege check. */
 #ifndef CKBTRACE_CLI_H
 #define CKBTRACE_CLI_H
 
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "session.h"
+#include "target.h"
 
 #define EXIT_USAGE 2
 
@@ -21,14 +21,8 @@ pid_t cli_pid(const char *s);
 /* Seconds > 0 (fractions allowed) for option what, or usage_fail. */
 double cli_seconds(const char *what, const char *s);
 
-/* Take -p, -b and -o into the session; false for any other option. */
-bool cli_session_opt(struct session *ss, int opt, const char *arg);
-
-/* After option parsing: -p and -b together is bad usage. */
-void cli_session_check(const struct session *ss);
-
-/* SIGINT and SIGTERM call handler (resuming interrupted writes when
- * restart is set); SIGPIPE is ignored. */
+/* SIGINT, SIGTERM and SIGHUP call handler (resuming interrupted writes
+ * when restart is set); SIGPIPE is ignored. */
 void cli_signals(void (*handler)(int), bool restart);
 
 /* Why a tracing loop started at begin_ns should end now: "target
