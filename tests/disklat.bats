@@ -158,17 +158,8 @@ class_sum() {
 
 @test "exact counts with BTF hidden (headers of another kernel only)" {
 	make_loop
-	[ -s /sys/kernel/btf/vmlinux ] || skip "this kernel has no BTF to hide"
 	start_iofix a -w 5 -k 4096 -o d "$LOOP"
-	# shellcheck disable=SC2016
-	unshare -m sh -c 'mount --make-rprivate /
-		mount --bind /dev/null /sys/kernel/btf/vmlinux
-		[ ! -s /sys/kernel/btf/vmlinux ] || exit 99
-		exec "$0" -d "$1" -j' "$DISKLAT" "$LOOP" \
-		> "$TMP/n.jsonl" 2> "$TMP/n.err" &
-	TRACER_PID=$!
-	BGPIDS="$BGPIDS $TRACER_PID"
-	wait_for 60 grep -q '^Tracing' "$TMP/n.err" || { cat "$TMP/n.err"; false; }
+	start_nobtf "$TMP/n.jsonl" "$TMP/n.err" "$DISKLAT" -d "$LOOP" -j
 	run_iofix a
 	stop_pid INT "$TRACER_PID"
 	[ "$(class_sum "$TMP/n.jsonl" count WS)" = 5 ]

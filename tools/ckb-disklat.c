@@ -61,11 +61,7 @@ struct opts {
 	const char *device;
 	uint32_t dev;		/* kernel dev_t of -d */
 	bool queue, comm;
-	double interval, duration;
-	uint64_t count;
-	bool timestamp, json, hist, ebpf;
-	double div;
-	const char *unit;
+	struct cli_report r;
 };
 
 /* Kernel dev_t -> device name, resolved once each. */
@@ -120,58 +116,26 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "queue", no_argument, NULL, 'Q' },
 		{ "comm", no_argument, NULL, 'c' },
-		{ "duration", required_argument, NULL, 'D' },
-		{ "timestamp", no_argument, NULL, 'T' },
-		{ "milliseconds", no_argument, NULL, 'm' },
-		{ "microseconds", no_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "histogram", no_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "ebpf", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_REPORT_LONGS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->interval = 1;
-	o->div = 1e3;
-	o->unit = "us";
+	cli_report_init(&o->r);
 	while ((c = getopt_long(argc, argv, "d:p:QcTmujHvh", longs,
 				NULL)) != -1) {
+		if (cli_report_opt(&o->r, c, optarg, usage_text, "dpQc"))
+			continue;
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'p': o->topt.pid = cli_pid(optarg); break;
 		case 'Q': o->queue = true; break;
 		case 'c': o->comm = true; break;
-		case 'D':
-			o->duration = cli_seconds("duration", optarg);
-			break;
-		case 'T': o->timestamp = true; break;
-		case 'm': o->div = 1e6; o->unit = "ms"; break;
-		case 'u': o->div = 1e3; o->unit = "us"; break;
-		case 'j': o->json = true; break;
-		case 'H': o->hist = true; break;
-		case 'v': verbose = 1; break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-disklat --help\n",
-				prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		o->interval = cli_seconds("interval", argv[optind++]);
-	if (optind < argc &&
-	    parse_u64(argv[optind++], 1, UINT64_MAX, &o->count) != 0)
-		usage_fail("bad count '%s': want a whole number >= 1",
-			   argv[optind - 1]);
-	if (optind < argc)
-		usage_fail("unexpected argument '%s'", argv[optind]);
-	if (o->device && !o->ebpf)
+	cli_report_args(&o->r, argc, argv);
+	if (o->device && !o->r.ebpf)
 		o->dev = device_of(o->device);
 }
 
@@ -297,7 +261,7 @@ static void summary(struct state *s, const char *reason)
 	bpf_map_sum_u64(s->drops_fd, &f, &full);
 	bpf_map_sum_u64(s->drops_fd, &e, &empty);
 	bpf_map_dump(s->inflight_fd, count_inflight, &inflight);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"intervals\":"
 		       "%llu,\"requests\":%llu,\"in_flight_at_exit\":%llu,"
 		       "\"unmatched_completions\":%llu,\"lost_untracked\":%llu,"
@@ -338,7 +302,7 @@ static void announce(const struct state *s)
 	fprintf(stderr, "Tracing block I/O of %s, %s (%d tracepoints)... Hit "
 		"Ctrl-C to end.\n", s->o.device ? s->o.device : "every device",
 		who, s->run.ps.n);
-	if (!s->o.json)
+	if (!s->o.r.json)
 		return;
 	printf("{\"type\":\"start\",\"pid\":%d,\"device\":", s->run.t.pid);
 	if (s->o.device)
@@ -375,9 +339,9 @@ static int setup(struct state *s)
 	s->table = lat_table_new(s->o.comm ? (s->o.queue ? &cols_both :
 						 &cols_comm) :
 				 s->o.queue ? &cols_queue : &cols_plain);
-	s->print = (struct lat_print){ .json = s->o.json, .hist = s->o.hist,
-				       .timestamp = s->o.timestamp,
-				       .div = s->o.div, .unit = s->o.unit,
+	s->print = (struct lat_print){ .json = s->o.r.json, .hist = s->o.r.hist,
+				       .timestamp = s->o.r.timestamp,
+				       .div = s->o.r.div, .unit = s->o.r.unit,
 				       .nothing = "no block I/O" };
 	if (!s->table || run_load(&s->run, disklat_bpf_text, cflags, 3) != 0 ||
 	    run_maps(&s->run, maps, 2, fds) != 0 ||
@@ -390,8 +354,8 @@ static int setup(struct state *s)
 
 static int run_loop(struct state *s)
 {
-	struct ticker tk = { .interval = s->o.interval,
-			     .duration = s->o.duration, .count = s->o.count,
+	struct ticker tk = { .interval = s->o.r.interval,
+			     .duration = s->o.r.duration, .count = s->o.r.count,
 			     .report = report, .arg = s };
 	const char *reason = ticker_run(&tk, &s->run.t, &stop_signal);
 	bool gone = strcmp(reason, "target exited") == 0;
@@ -414,7 +378,7 @@ int main(int argc, char **argv)
 
 	prog_name = "ckb-disklat";
 	parse_opts(&s.o, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		print_ebpf(&s.o);
 		return 0;
 	}

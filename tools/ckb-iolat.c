@@ -72,11 +72,7 @@ struct opts {
 	struct target_opts topt;
 	bool files;
 	uint32_t mask;
-	double interval, duration;
-	uint64_t count;
-	bool timestamp, json, hist, ebpf;
-	double div;
-	const char *unit;
+	struct cli_report r;
 };
 
 /* (fd, generation) -> file name, resolved once. */
@@ -143,60 +139,25 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "files", no_argument, NULL, 'F' },
 		{ "syscalls", required_argument, NULL, 's' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "timestamp", no_argument, NULL, 'T' },
-		{ "milliseconds", no_argument, NULL, 'm' },
-		{ "microseconds", no_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "histogram", no_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "ebpf", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_REPORT_LONGS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->interval = 1;
-	o->div = 1e3;
-	o->unit = "us";
+	cli_report_init(&o->r);
 	o->mask = (1u << IO_NSYS) - 1;
 	while ((c = getopt_long(argc, argv, "p:Fs:i:d:TmujHvh", longs,
 				NULL)) != -1) {
+		if (cli_report_opt(&o->r, c, optarg, usage_text, "pFs"))
+			continue;
 		switch (c) {
 		case 'p': o->topt.pid = cli_pid(optarg); break;
 		case 'F': o->files = true; break;
 		case 's': parse_syscalls(o, optarg); break;
-		case 'i':
-			o->interval = cli_seconds("interval", optarg);
-			break;
-		case 'd':
-			o->duration = cli_seconds("duration", optarg);
-			break;
-		case 'T': o->timestamp = true; break;
-		case 'm': o->div = 1e6; o->unit = "ms"; break;
-		case 'u': o->div = 1e3; o->unit = "us"; break;
-		case 'j': o->json = true; break;
-		case 'H': o->hist = true; break;
-		case 'v': verbose = 1; break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-iolat --help\n", prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		o->interval = cli_seconds("interval", argv[optind++]);
-	if (optind < argc &&
-	    parse_u64(argv[optind++], 1, UINT64_MAX, &o->count) != 0)
-		usage_fail("bad count '%s': want a whole number >= 1",
-			   argv[optind - 1]);
-	if (optind < argc)
-		usage_fail("unexpected argument '%s'", argv[optind]);
+	cli_report_args(&o->r, argc, argv);
 }
 
 static void cflags_of(const struct opts *o, char (*buf)[48],
@@ -458,7 +419,7 @@ static void summary(struct state *s, const char *reason)
 
 	agg_lost(s->agg, &keys, &slots, &unsettled);
 	bpf_map_sum_u64(s->drops_fd, &z, &start);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"intervals\":"
 		       "%llu,\"counts\":{", reason,
 		       (unsigned long long)s->intervals);
@@ -495,7 +456,7 @@ static void announce(const struct state *s)
 		"%d (%s) by %s... Hit Ctrl-C to end.\n", n, s->run.ps.n,
 		s->run.t.pid, s->run.t.exe_shown,
 		s->o.files ? "file" : "thread");
-	if (!s->o.json)
+	if (!s->o.r.json)
 		return;
 	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", s->run.t.pid);
 	json_string(stdout, s->run.t.exe_shown);
@@ -517,8 +478,8 @@ static int report_cb(void *arg, double secs)
 
 static int run_loop(struct state *s)
 {
-	struct ticker tk = { .interval = s->o.interval,
-			     .duration = s->o.duration, .count = s->o.count,
+	struct ticker tk = { .interval = s->o.r.interval,
+			     .duration = s->o.r.duration, .count = s->o.r.count,
 			     .report = report_cb, .arg = s };
 	const char *reason = ticker_run(&tk, &s->run.t, &stop_signal);
 	bool gone = strcmp(reason, "target exited") == 0;
@@ -545,9 +506,9 @@ static int setup(struct state *s)
 
 	cflags_of(&s->o, buf, cflags);
 	s->table = lat_table_new(s->o.files ? &file_cols : &thread_cols);
-	s->print = (struct lat_print){ .json = s->o.json, .hist = s->o.hist,
-				       .timestamp = s->o.timestamp,
-				       .div = s->o.div, .unit = s->o.unit,
+	s->print = (struct lat_print){ .json = s->o.r.json, .hist = s->o.r.hist,
+				       .timestamp = s->o.r.timestamp,
+				       .div = s->o.r.div, .unit = s->o.r.unit,
 				       .nothing = "no file I/O" };
 	if (!s->table || make_plan(s) != 0 ||
 	    run_load(&s->run, iolat_bpf_text, cflags, 2) != 0 ||
@@ -573,7 +534,7 @@ int main(int argc, char **argv)
 
 	prog_name = "ckb-iolat";
 	parse_opts(&s.o, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		print_ebpf(&s.o);
 		return 0;
 	}
