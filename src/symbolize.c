@@ -12,8 +12,6 @@
 #include "elfsym.h"
 #include "symbolize.h"
 
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 #define MAX_PROCS 64
 #define MAX_MODS 256
 #define CACHE_SLOTS 4096	/* named frames kept, direct-mapped */
