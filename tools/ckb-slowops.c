@@ -15,6 +15,7 @@
 #include "../src/catalog.h"
 #include "../src/cli.h"
 #include "../src/events.h"
+#include "../src/flame.h"
 #include "../src/report.h"
 #include "../src/session.h"
 #include "../src/symbolize.h"
@@ -23,13 +24,12 @@
 
 #define STACK_DEPTH 127		/* PERF_MAX_STACK_DEPTH: a stack map value */
 #define STACK_ENTRIES 1024
-#define FOLD_SLOTS 4096
-#define FOLD_INDEX (2 * FOLD_SLOTS)	/* open addressing, at most half full */
+#define MAX_FRAMES 64
 
 static const char usage_text[] =
 "USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
-"                   [-d SEC] [--buffer-pages N] [--perf-buffer] [-v] [--ebpf]\n"
-"                   [min_us]\n"
+"                   [--flame FILE.html] [-d SEC] [--buffer-pages N]\n"
+"                   [--perf-buffer] [-v] [--ebpf] [min_us]\n"
 "\n"
 "Every RocksDB operation that takes at least a threshold (10 ms by\n"
 "default), one line each, and a count of what could not be delivered.\n"
@@ -46,6 +46,8 @@ static const char usage_text[] =
 "  -U, --user-stack    the symbolized user stack of each operation\n"
 "  -f, --folded        no lines: at exit, folded stacks with their summed\n"
 "                      latency in microseconds, for flame graphs\n"
+"      --flame FILE    collect the stacks too, and at exit write them to\n"
+"                      FILE as an interactive flame graph page (HTML)\n"
 "  -d, --duration SEC  stop after SEC seconds\n"
 "      --buffer-pages N  event buffer size in pages, a power of two (256)\n"
 "      --perf-buffer   per-CPU perf buffers instead of the BPF ring buffer\n"
@@ -59,6 +61,7 @@ static const char usage_text[] =
 "  ckb-slowops -p PID -m 50 -U            # 50 ms or more, with stacks\n"
 "  ckb-slowops -p PID -j > slow.jsonl     # JSON lines\n"
 "  ckb-slowops -p PID -f -d 60 > out.folded  # a minute of slow stacks\n"
+"  ckb-slowops -p PID -m 5 --flame slow.html  # lines, and a flame graph\n"
 "\n"
 "Exit status: 0 done (Ctrl-C and SIGTERM included), 1 runtime error or\n"
 "the traced process exited, 2 bad usage.\n";
@@ -73,11 +76,13 @@ struct opts {
 	bool folded;
 	bool perf;
 	bool ebpf;
+	const char *flame_path;
 };
 
-struct fold {
-	char *key;
-	uint64_t us;
+/* One frame of a user stack: the symbolizer's function and module. */
+struct frame {
+	char sym[200];
+	char mod[48];
 };
 
 struct state {
@@ -90,9 +95,8 @@ struct state {
 	uint64_t received;
 	uint64_t perf_lost;
 	uint64_t lost_seen;
-	struct fold folds[FOLD_SLOTS];
-	int fold_index[FOLD_INDEX];	/* 1 + index into folds, 0 = free */
-	int nfolds;
+	struct flame *flame;		/* -f and --flame: the stacks so far */
+	FILE *flame_out;
 	uint64_t fold_dropped;
 };
 
@@ -119,6 +123,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		{ "json", no_argument, NULL, 'j' },
 		{ "user-stack", no_argument, NULL, 'U' },
 		{ "folded", no_argument, NULL, 'f' },
+		{ "flame", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "buffer-pages", required_argument, NULL, 'B' },
 		{ "perf-buffer", no_argument, NULL, 'P' },
@@ -151,6 +156,11 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		case 'j': o->json = true; break;
 		case 'U': o->ustack = true; break;
 		case 'f': o->folded = true; break;
+		case 'F':
+			if (!*optarg)
+				usage_fail("empty --flame file name");
+			o->flame_path = optarg;
+			break;
 		case 'd':
 			if (parse_seconds(optarg, 86400.0 * 365, &o->duration))
 				usage_fail("bad duration '%s': want seconds > 0",
@@ -191,6 +201,11 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
+static bool stacks_wanted(const struct opts *o)
+{
+	return o->ustack || o->folded || o->flame_path;
+}
+
 static int build_cflags(const struct opts *o, char (*buf)[48],
 			const char **cflags)
 {
@@ -199,7 +214,7 @@ static int build_cflags(const struct opts *o, char (*buf)[48],
 	snprintf(buf[1], 48, "-DPERF_BUFFER=%d", o->perf);
 	snprintf(buf[2], 48, "-DBUFFER_PAGES=%llu",
 		 (unsigned long long)o->pages);
-	snprintf(buf[3], 48, "-DUSER_STACK=%d", o->ustack || o->folded);
+	snprintf(buf[3], 48, "-DUSER_STACK=%d", stacks_wanted(o));
 	snprintf(buf[4], 48, "-DSTACK_ENTRIES=%d", STACK_ENTRIES);
 	for (int i = 0; i < 5; i++)
 		cflags[i] = buf[i];
@@ -234,10 +249,9 @@ static uint64_t counter(struct state *s, uint32_t which)
 
 /* The stack of an event, outermost frame last; count of frames. */
 static int read_stack(struct state *s, const struct slow_event *e,
-		      char (*frames)[256], int max)
+		      struct frame *frames, int max)
 {
 	uint64_t ips[STACK_DEPTH];
-	char sym[200], mod[48];
 	int32_t id = e->stack_id;
 	int n = 0, i;
 
@@ -245,74 +259,39 @@ static int read_stack(struct state *s, const struct slow_event *e,
 	    bpf_map_get(s->ss.map_fds[MAP_STACKS], &id, ips) != 0)
 		return 0;
 	bpf_map_del(s->ss.map_fds[MAP_STACKS], &id);
-	for (i = 0; i < STACK_DEPTH && ips[i] && n < max; i++) {
-		symbolize(s->sym, (pid_t)e->pid, ips[i], sym, sizeof(sym), mod,
-			  sizeof(mod));
-		snprintf(frames[n++], 256, "%s (%s)", sym, mod);
-	}
+	for (i = 0; i < STACK_DEPTH && ips[i] && n < max; i++, n++)
+		symbolize(s->sym, (pid_t)e->pid, ips[i], frames[n].sym,
+			  sizeof(frames[n].sym), frames[n].mod,
+			  sizeof(frames[n].mod));
 	return n;
 }
 
-static uint32_t fold_hash(const char *key)
-{
-	uint32_t h = 2166136261u;
-
-	while (*key)
-		h = (h ^ (unsigned char)*key++) * 16777619u;
-	return h;
-}
-
-/* Add us to key's total: one hash probe sequence per event, not a scan. */
-static void fold_add(struct state *s, const char *key, uint64_t us)
-{
-	uint32_t i = fold_hash(key) % FOLD_INDEX;
-	int *slot;
-
-	for (;; i = (i + 1) % FOLD_INDEX) {
-		slot = &s->fold_index[i];
-		if (!*slot)
-			break;
-		if (strcmp(s->folds[*slot - 1].key, key) == 0) {
-			s->folds[*slot - 1].us += us;
-			return;
-		}
-	}
-	if (s->nfolds == FOLD_SLOTS) {
-		s->fold_dropped++;
-		return;
-	}
-	s->folds[s->nfolds].key = strdup(key);
-	if (!s->folds[s->nfolds].key)
-		return;
-	s->folds[s->nfolds].us = us;
-	*slot = ++s->nfolds;
-}
-
+/* Add the event's latency to its stack: thread name, the user frames
+ * from the outermost in, the operation (the frame convention of flame.h). */
 static void fold_event(struct state *s, const struct slow_event *e,
-		       char (*frames)[256], int n)
+		       const struct frame *frames, int n)
 {
-	char key[8192], *p;
-	size_t used;
-	int i;
+	static char names[MAX_FRAMES + 2][256];
+	const char *stack[MAX_FRAMES + 2];
+	char comm[sizeof(e->comm) + 1];
+	int i, k = 0;
 
-	used = (size_t)snprintf(key, sizeof(key), "%.16s", e->comm);
-	for (i = n - 1; i >= 0 && used < sizeof(key); i--) {
-		p = strstr(frames[i], " (");
-		used += (size_t)snprintf(key + used, sizeof(key) - used, ";%.*s",
-					 p ? (int)(p - frames[i]) : 255,
-					 frames[i]);
-	}
-	if (used < sizeof(key))
-		snprintf(key + used, sizeof(key) - used, ";%s",
-			 catalog_ops[e->op].name);
-	for (p = key; *p; p++)
-		if (*p == ' ' && strchr(p, ';'))
-			*p = '_';
-	fold_add(s, key, e->lat_ns / 1000);
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(e->comm), e->comm);
+	flame_frame_label(names[k], sizeof(names[k]), comm);
+	k++;
+	for (i = n - 1; i >= 0; i--, k++)
+		flame_frame_user(names[k], sizeof(names[k]), frames[i].sym,
+				 frames[i].mod);
+	flame_frame_label(names[k], sizeof(names[k]), catalog_ops[e->op].name);
+	k++;
+	for (i = 0; i < k; i++)
+		stack[i] = names[i];
+	if (flame_add(s->flame, stack, (size_t)k, e->lat_ns / 1000) != 0)
+		s->fold_dropped++;
 }
 
 static void print_event_table(struct state *s, const struct slow_event *e,
-			       char (*frames)[256], int n)
+			       const struct frame *frames, int n)
 {
 	char ts[16], cf[12], kl[24], by[24];
 	time_t secs;
@@ -335,13 +314,14 @@ static void print_event_table(struct state *s, const struct slow_event *e,
 	       e->tid, e->comm, catalog_ops[e->op].name,
 	       (double)e->lat_ns / 1e6, cf, kl, by, e->err ? "yes" : "-");
 	for (i = 0; i < n; i++)
-		printf("        %s\n", frames[i]);
+		printf("        %s (%s)\n", frames[i].sym, frames[i].mod);
 }
 
 static void print_event_json(struct state *s, const struct slow_event *e,
-			     char (*frames)[256], int n)
+			     const struct frame *frames, int n)
 {
 	int64_t wall = (int64_t)e->ts_ns + s->wall_offset_ns;
+	char frame[256];
 	int i;
 
 	printf("{\"type\":\"event\",\"ts\":%lld.%09lld,\"pid\":%u,\"tid\":%u,"
@@ -364,7 +344,9 @@ static void print_event_json(struct state *s, const struct slow_event *e,
 		for (i = 0; i < n; i++) {
 			if (i)
 				putchar(',');
-			json_string(stdout, frames[i]);
+			snprintf(frame, sizeof(frame), "%.199s (%.47s)", frames[i].sym,
+				 frames[i].mod);
+			json_string(stdout, frame);
 		}
 		putchar(']');
 	}
@@ -373,7 +355,7 @@ static void print_event_json(struct state *s, const struct slow_event *e,
 
 static int on_event(const void *data, size_t len, void *arg)
 {
-	static char frames[64][256];
+	static struct frame frames[MAX_FRAMES];
 	struct state *s = arg;
 	struct slow_event e;
 	int n = 0;
@@ -386,14 +368,16 @@ static int on_event(const void *data, size_t len, void *arg)
 	s->received++;
 	if (!(s->ss.mask & (1u << e.op)))
 		return 0;
-	if (s->o.ustack || s->o.folded)
-		n = read_stack(s, &e, frames, 64);
-	if (s->o.folded)
+	if (stacks_wanted(&s->o))
+		n = read_stack(s, &e, frames, MAX_FRAMES);
+	if (s->flame)
 		fold_event(s, &e, frames, n);
-	else if (s->o.json)
+	if (s->o.folded)
+		return 0;
+	if (s->o.json)
 		print_event_json(s, &e, frames, n);
 	else
-		print_event_table(s, &e, frames, n);
+		print_event_table(s, &e, frames, s->o.ustack ? n : 0);
 	return 0;
 }
 
@@ -429,16 +413,48 @@ static void print_header(const struct state *s)
 	       "COMM", "OP", "LAT(ms)", "CF", "KLEN", "BYTES", "ERR");
 }
 
-static void summary(struct state *s, const char *reason)
+/* --flame: the page, at exit; 0 or 1 after saying why not. */
+static int write_flame(struct state *s, uint64_t lost, const char *reason)
+{
+	char title[PATH_MAX + 96], note[160], when[32];
+	struct flame_page page = { title, "us of latency", note };
+	time_t now = time(NULL);
+	struct tm tm;
+	int err;
+
+	if (s->ss.t.pid)
+		snprintf(title, sizeof(title), "Slow RocksDB operations of PID "
+			 "%d (%s)", s->ss.t.pid, s->ss.t.exe_shown);
+	else
+		snprintf(title, sizeof(title), "Slow RocksDB operations of "
+			 "every process using %s", s->ss.t.exe_shown);
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(note, sizeof(note), "ckb-slowops, operations of %llu us or "
+		 "more: %llu events, %llu lost; ended %s (%s)",
+		 (unsigned long long)(s->o.threshold_ns / 1000),
+		 (unsigned long long)s->received, (unsigned long long)lost,
+		 when, reason);
+	err = flame_write_html(s->flame, s->flame_out, &page);
+	if (fclose(s->flame_out) != 0 && !err)
+		err = -errno;
+	s->flame_out = NULL;
+	if (err) {
+		msg("writing %s: %s", s->o.flame_path, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static int summary(struct state *s, const char *reason)
 {
 	uint64_t sent = counter(s, CNT_SENT), lost = counter(s, CNT_LOST);
 	uint64_t under = counter(s, CNT_UNDER);
-	int i;
+	int rc = 0;
 
 	check_lost(s);
-	for (i = 0; s->o.folded && i < s->nfolds; i++)
-		printf("%s %llu\n", s->folds[i].key,
-		       (unsigned long long)s->folds[i].us);
+	if (s->o.folded && flame_write_folded(s->flame, stdout) != 0)
+		rc = 1;
 	if (s->o.json)
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"events\":%llu,"
 		       "\"lost\":%llu,\"under_threshold\":%llu,"
@@ -457,8 +473,11 @@ static void summary(struct state *s, const char *reason)
 		vmsg("the perf buffers reported %llu lost records",
 		     (unsigned long long)s->perf_lost);
 	if (s->fold_dropped)
-		msg("%llu stacks beyond %d distinct ones were not folded",
-		    (unsigned long long)s->fold_dropped, FOLD_SLOTS);
+		msg("%llu stacks were not folded: out of memory",
+		    (unsigned long long)s->fold_dropped);
+	if (s->flame_out && write_flame(s, lost, reason) != 0)
+		rc = 1;
+	return rc;
 }
 
 static int open_reader(struct state *s)
@@ -524,7 +543,8 @@ static int run(struct state *s)
 	}
 	probes_detach(&s->ss.ps);
 	events_drain(s->rd);
-	summary(s, reason);
+	if (summary(s, reason) != 0)
+		rc = 1;
 	if (rc && s->ss.t.pid && !target_alive(&s->ss.t))
 		msg("process %d exited; stopping", s->ss.t.pid);
 	return rc;
@@ -546,6 +566,7 @@ int main(int argc, char **argv)
 	char buf[5][48];
 	const char *cflags[5];
 	int rc = 1, ncflags, nmaps;
+	bool ran = false;
 
 	prog_name = "ckb-slowops";
 	parse_opts(&s.o, &s.ss, argc, argv);
@@ -562,21 +583,40 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set_wall_offset(&s);
+	if (s.o.folded || s.o.flame_path) {
+		s.flame = flame_new();
+		if (!s.flame) {
+			msg("out of memory");
+			return 1;
+		}
+	}
+	/* the page's file is made now, so that a bad path fails at once */
+	if (s.o.flame_path && !(s.flame_out = fopen(s.o.flame_path, "we"))) {
+		msg("cannot write %s: %s; try another --flame path",
+		    s.o.flame_path, strerror(errno));
+		flame_free(s.flame);
+		return 1;
+	}
 	ncflags = build_cflags(&s.o, buf, cflags);
-	nmaps = s.o.ustack || s.o.folded ? NMAPS : NMAPS - 1;
+	nmaps = stacks_wanted(&s.o) ? NMAPS : NMAPS - 1;
 	if (session_find_target(&s.ss) == 0 && session_resolve(&s.ss) == 0 &&
 	    session_load(&s.ss, slowops_bpf_text, cflags, ncflags, map_names,
 			 nmaps) == 0 &&
-	    (!(s.o.ustack || s.o.folded) || (s.sym = symbolizer_new())) &&
+	    (!stacks_wanted(&s.o) || (s.sym = symbolizer_new())) &&
 	    open_reader(&s) == 0 && session_attach(&s.ss) == 0) {
 		session_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
+		ran = true;
 	}
 	session_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
-	for (int i = 0; i < s.nfolds; i++)
-		free(s.folds[i].key);
+	if (s.flame_out) {
+		fclose(s.flame_out);
+		if (!ran)
+			unlink(s.o.flame_path);
+	}
+	flame_free(s.flame);
 	return rc;
 }
