@@ -9,6 +9,11 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# flame graphs: npm installs d3-flame-graph at build time; the tests open
+# the pages in headless chromium.  A node.js that brings its own npm (as
+# NodeSource's does) is kept: Debian's npm would conflict with it.
+PKGS="$PKGS chromium"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 log() { echo "setup-host: $*" >&2; }
 
