@@ -17,7 +17,7 @@
 #include "../src/events.h"
 #include "../src/flame.h"
 #include "../src/report.h"
-#include "../src/session.h"
+#include "../src/rocksdb.h"
 #include "../src/symbolize.h"
 #include "../src/util.h"
 #include "slowops.bpf.inc"
@@ -85,12 +85,16 @@ struct frame {
 	char mod[48];
 };
 
+enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, MAP_STACKS, NMAPS };
+static const char *const map_names[] = { "events", "counters", "drops",
+					 "stacks" };
+
 struct state {
 	struct opts o;
-	struct session ss;
+	struct rocksdb_run ss;
+	int map_fds[NMAPS];
 	struct event_reader *rd;
 	struct symbolizer *sym;
-	int ncpus;
 	int64_t wall_offset_ns;
 	uint64_t received;
 	uint64_t perf_lost;
@@ -100,9 +104,6 @@ struct state {
 	uint64_t fold_dropped;
 };
 
-enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, MAP_STACKS, NMAPS };
-static const char *const map_names[] = { "events", "counters", "drops",
-					 "stacks" };
 
 static volatile sig_atomic_t stop_signal;
 
@@ -111,7 +112,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void parse_opts(struct opts *o, struct session *ss, int argc,
+static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		       char **argv)
 {
 	static const struct option longs[] = {
@@ -142,7 +143,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
-		if (cli_session_opt(ss, c, optarg))
+		if (rocksdb_opt(ss, c, optarg))
 			continue;
 		switch (c) {
 		case 'm':
@@ -184,7 +185,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 			exit(EXIT_USAGE);
 		}
 	}
-	cli_session_check(ss);
+	rocksdb_opts_check(ss);
 	if (o->ustack && o->folded)
 		usage_fail("-U and -f are exclusive");
 	if (optind < argc) {
@@ -237,13 +238,9 @@ static void print_ebpf(const struct opts *o)
 
 static uint64_t counter(struct state *s, uint32_t which)
 {
-	uint64_t vals[1024], sum = 0;
-	int c;
+	uint64_t sum = 0;
 
-	if (bpf_map_get(s->ss.map_fds[MAP_COUNTERS], &which, vals) != 0)
-		return 0;
-	for (c = 0; c < s->ncpus && c < 1024; c++)
-		sum += vals[c];
+	bpf_map_sum_u64(s->map_fds[MAP_COUNTERS], &which, &sum);
 	return sum;
 }
 
@@ -256,9 +253,9 @@ static int read_stack(struct state *s, const struct slow_event *e,
 	int n = 0, i;
 
 	if (id < 0 ||
-	    bpf_map_get(s->ss.map_fds[MAP_STACKS], &id, ips) != 0)
+	    bpf_map_get(s->map_fds[MAP_STACKS], &id, ips) != 0)
 		return 0;
-	bpf_map_del(s->ss.map_fds[MAP_STACKS], &id);
+	bpf_map_del(s->map_fds[MAP_STACKS], &id);
 	for (i = 0; i < STACK_DEPTH && ips[i] && n < max; i++, n++)
 		symbolize(s->sym, (pid_t)e->pid, ips[i], frames[n].sym,
 			  sizeof(frames[n].sym), frames[n].mod,
@@ -422,12 +419,12 @@ static int write_flame(struct state *s, uint64_t lost, const char *reason)
 	struct tm tm;
 	int err;
 
-	if (s->ss.t.pid)
+	if (s->ss.run.t.pid)
 		snprintf(title, sizeof(title), "Slow RocksDB operations of PID "
-			 "%d (%s)", s->ss.t.pid, s->ss.t.exe_shown);
+			 "%d (%s)", s->ss.run.t.pid, s->ss.run.t.exe_shown);
 	else
 		snprintf(title, sizeof(title), "Slow RocksDB operations of "
-			 "every process using %s", s->ss.t.exe_shown);
+			 "every process using %s", s->ss.run.t.exe_shown);
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(note, sizeof(note), "ckb-slowops, operations of %llu us or "
@@ -482,7 +479,7 @@ static int summary(struct state *s, const char *reason)
 
 static int open_reader(struct state *s)
 {
-	int fd = s->ss.map_fds[MAP_EVENTS], err;
+	int fd = s->map_fds[MAP_EVENTS], err;
 
 	if (s->o.perf)
 		err = events_open_perfbuf(&s->rd, fd, (int)s->o.pages, on_event,
@@ -526,7 +523,7 @@ static int run(struct state *s)
 			checked = now;
 			fflush(stdout);
 			check_lost(s);
-			if (!target_alive(&s->ss.t)) {
+			if (!target_alive(&s->ss.run.t)) {
 				reason = "target exited";
 				rc = 1;
 				break;
@@ -541,12 +538,12 @@ static int run(struct state *s)
 				     s->o.pages * (uint64_t)getpagesize() / 8)
 			nanosleep(&batch, NULL);
 	}
-	probes_detach(&s->ss.ps);
+	run_detach(&s->ss.run);
 	events_drain(s->rd);
 	if (summary(s, reason) != 0)
 		rc = 1;
-	if (rc && s->ss.t.pid && !target_alive(&s->ss.t))
-		msg("process %d exited; stopping", s->ss.t.pid);
+	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
+		msg("process %d exited; stopping", s->ss.run.t.pid);
 	return rc;
 }
 
@@ -577,11 +574,6 @@ int main(int argc, char **argv)
 	if (cli_privileged() != 0)
 		return 1;
 	cli_signals(on_signal, true);
-	s.ncpus = cpus_possible();
-	if (s.ncpus <= 0 || s.ncpus > 1024) {
-		msg("cannot read the number of possible CPUs");
-		return 1;
-	}
 	set_wall_offset(&s);
 	if (s.o.folded || s.o.flame_path) {
 		s.flame = flame_new();
@@ -599,17 +591,17 @@ int main(int argc, char **argv)
 	}
 	ncflags = build_cflags(&s.o, buf, cflags);
 	nmaps = stacks_wanted(&s.o) ? NMAPS : NMAPS - 1;
-	if (session_find_target(&s.ss) == 0 && session_resolve(&s.ss) == 0 &&
-	    session_load(&s.ss, slowops_bpf_text, cflags, ncflags, map_names,
-			 nmaps) == 0 &&
+	if (rocksdb_open(&s.ss) == 0 &&
+	    rocksdb_load(&s.ss, slowops_bpf_text, cflags, ncflags) == 0 &&
+	    run_maps(&s.ss.run, map_names, nmaps, s.map_fds) == 0 &&
 	    (!stacks_wanted(&s.o) || (s.sym = symbolizer_new())) &&
-	    open_reader(&s) == 0 && session_attach(&s.ss) == 0) {
-		session_announce(&s.ss, "slow operations");
+	    open_reader(&s) == 0 && run_attach(&s.ss.run) == 0) {
+		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
 		ran = true;
 	}
-	session_close(&s.ss);
+	rocksdb_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
 	if (s.flame_out) {
