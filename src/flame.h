@@ -88,7 +88,7 @@ size_t flame_stacks(const struct flame *f);
 int flame_write_folded(const struct flame *f, FILE *out);
 
 /* The whole page: HTML with the renderer, its styles and the stacks
- * inlined, nothing fetched; 0 or -EIO. */
+ * inlined, nothing fetched; 0, -EIO, or -EINVAL for a broken template. */
 int flame_write_html(const struct flame *f, FILE *out,
 		     const struct flame_page *page);
 
