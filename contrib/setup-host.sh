@@ -12,6 +12,11 @@ PKGS="$PKGS systemtap-sdt-dev python3"
 # stacks: objcopy makes the test binary without CFI; bench part unwind races
 # libdw against libunwind
 PKGS="$PKGS binutils libunwind-dev"
+# flame graphs: npm installs d3-flame-graph at build time; the tests open
+# the pages in headless chromium.  A node.js that brings its own npm (as
+# NodeSource's does) is kept: Debian's npm would conflict with it.
+PKGS="$PKGS chromium"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 log() { echo "setup-host: $*" >&2; }
 

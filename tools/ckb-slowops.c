@@ -15,6 +15,7 @@
 #include "../src/catalog.h"
 #include "../src/cli.h"
 #include "../src/events.h"
+#include "../src/flame.h"
 #include "../src/report.h"
 #include "../src/rocksdb.h"
 #include "../src/symbolize.h"
@@ -29,13 +30,12 @@
 #define STACK_COPY_FAILED UNWIND_NEND	/* the BPF side could not copy */
 #define NSTATUS (UNWIND_NEND + 1)
 #define DWARF_PAGES 512	/* default buffer with DWARF stacks: 2 MiB */
-#define FOLD_SLOTS 4096
-#define FOLD_INDEX (2 * FOLD_SLOTS)	/* open addressing, at most half full */
 
 static const char usage_text[] =
 "USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
-"                   [--stack MODE] [--stack-size BYTES] [-d SEC]\n"
-"                   [--buffer-pages N] [--perf-buffer] [-v] [--ebpf] [min_us]\n"
+"                   [--flame FILE.html] [--stack MODE] [--stack-size BYTES]\n"
+"                   [-d SEC] [--buffer-pages N] [--perf-buffer] [-v] [--ebpf]\n"
+"                   [min_us]\n"
 "\n"
 "Every RocksDB operation that takes at least a threshold (10 ms by\n"
 "default), one line each, and a count of what could not be delivered.\n"
@@ -52,6 +52,8 @@ static const char usage_text[] =
 "  -U, --user-stack    the symbolized user stack of each operation\n"
 "  -f, --folded        no lines: at exit, folded stacks with their summed\n"
 "                      latency in microseconds, for flame graphs\n"
+"      --flame FILE    collect the stacks too, and at exit write them to\n"
+"                      FILE as an interactive flame graph page (HTML)\n"
 "      --stack MODE    how -U and -f walk stacks: fp (frame pointers, in\n"
 "                      the kernel), dwarf (a copy of the stack, unwound\n"
 "                      here through .eh_frame), auto (dwarf when the\n"
@@ -72,6 +74,7 @@ static const char usage_text[] =
 "  ckb-slowops -p PID -U --stack dwarf    # stacks of a release build\n"
 "  ckb-slowops -p PID -j > slow.jsonl     # JSON lines\n"
 "  ckb-slowops -p PID -f -d 60 > out.folded  # a minute of slow stacks\n"
+"  ckb-slowops -p PID -m 5 --flame slow.html  # lines, and a flame graph\n"
 "\n"
 "Exit status: 0 done (Ctrl-C and SIGTERM included), 1 runtime error or\n"
 "the traced process exited, 2 bad usage.\n";
@@ -91,11 +94,7 @@ struct opts {
 	bool folded;
 	bool perf;
 	bool ebpf;
-};
-
-struct fold {
-	char *key;
-	uint64_t us;
+	const char *flame_path;
 };
 
 enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, NMAPS };
@@ -117,9 +116,8 @@ struct state {
 	uint64_t received;
 	uint64_t perf_lost;
 	uint64_t lost_seen;
-	struct fold folds[FOLD_SLOTS];
-	int fold_index[FOLD_INDEX];	/* 1 + index into folds, 0 = free */
-	int nfolds;
+	struct flame *flame;		/* -f and --flame: the stacks so far */
+	FILE *flame_out;
 	uint64_t fold_dropped;
 };
 
@@ -143,6 +141,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		{ "json", no_argument, NULL, 'j' },
 		{ "user-stack", no_argument, NULL, 'U' },
 		{ "folded", no_argument, NULL, 'f' },
+		{ "flame", required_argument, NULL, 'F' },
 		{ "stack", required_argument, NULL, 'S' },
 		{ "stack-size", required_argument, NULL, 'Z' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -178,6 +177,11 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		case 'j': o->json = true; break;
 		case 'U': o->ustack = true; break;
 		case 'f': o->folded = true; break;
+		case 'F':
+			if (!*optarg)
+				usage_fail("empty --flame file name");
+			o->flame_path = optarg;
+			break;
 		case 'S':
 			if (strcmp(optarg, "auto") == 0)
 				o->stack_mode = MODE_AUTO;
@@ -237,6 +241,11 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
+static bool stacks_wanted(const struct opts *o)
+{
+	return o->ustack || o->folded || o->flame_path;
+}
+
 /* The BPF parameters: always the same count, so that --ebpf can show them. */
 #define NCFLAGS 6
 
@@ -271,7 +280,7 @@ static void print_ebpf(struct state *s)
 	       "layer are attached>");
 	for (i = 0; i < n; i++)
 		printf(" %s", cflags[i]);
-	if ((s->o.ustack || s->o.folded) && s->o.stack_mode == MODE_AUTO)
+	if (stacks_wanted(&s->o) && s->o.stack_mode == MODE_AUTO)
 		printf(" (STACK_MODE: 1 fp or 2 dwarf, as --stack auto "
 		       "decides for the target)");
 	printf("\n");
@@ -294,7 +303,7 @@ static void choose_stack(struct state *s)
 	const char *exe = s->ss.run.t.exe;
 
 	s->stack = SLOW_STACK_NONE;
-	if (!s->o.ustack && !s->o.folded)
+	if (!stacks_wanted(&s->o))
 		return;
 	if (s->o.stack_mode == MODE_FP || s->o.stack_mode == MODE_DWARF) {
 		s->stack = s->o.stack_mode == MODE_FP ? SLOW_STACK_FP
@@ -410,65 +419,42 @@ static int read_stack(struct state *s, const struct slow_event *e,
 	return nl;
 }
 
-static uint32_t fold_hash(const char *key)
-{
-	uint32_t h = 2166136261u;
-
-	while (*key)
-		h = (h ^ (unsigned char)*key++) * 16777619u;
-	return h;
-}
-
-/* Add us to key's total: one hash probe sequence per event, not a scan. */
-static void fold_add(struct state *s, const char *key, uint64_t us)
-{
-	uint32_t i = fold_hash(key) % FOLD_INDEX;
-	int *slot;
-
-	for (;; i = (i + 1) % FOLD_INDEX) {
-		slot = &s->fold_index[i];
-		if (!*slot)
-			break;
-		if (strcmp(s->folds[*slot - 1].key, key) == 0) {
-			s->folds[*slot - 1].us += us;
-			return;
-		}
-	}
-	if (s->nfolds == FOLD_SLOTS) {
-		s->fold_dropped++;
-		return;
-	}
-	s->folds[s->nfolds].key = strdup(key);
-	if (!s->folds[s->nfolds].key)
-		return;
-	s->folds[s->nfolds].us = us;
-	*slot = ++s->nfolds;
-}
-
+/* Add the event's latency to its stack: thread name, how the stack ended
+ * when it is not complete, the user frames from the outermost in, the
+ * operation (the frame convention of flame.h). */
 static void fold_event(struct state *s, const struct slow_event *e,
 		       char (*frames)[LINE_LEN], int n, int status)
 {
-	char key[8192], *p;
-	size_t used;
-	int i;
+	static char names[MAX_LINES + 3][256];
+	const char *stack[MAX_LINES + 3];
+	char comm[sizeof(e->comm) + 1], sym[LINE_LEN], label[32];
+	const char *mod;
+	char *open;
+	int i, k = 0;
 
-	used = (size_t)snprintf(key, sizeof(key), "%.16s", e->comm);
-	if (status != UNWIND_OK)	/* the root of an incomplete stack */
-		used += (size_t)snprintf(key + used, sizeof(key) - used,
-					 ";[%s]", status_name(status));
-	for (i = n - 1; i >= 0 && used < sizeof(key); i--) {
-		p = strstr(frames[i], " (");
-		used += (size_t)snprintf(key + used, sizeof(key) - used, ";%.*s",
-					 p ? (int)(p - frames[i]) : 255,
-					 frames[i]);
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(e->comm), e->comm);
+	flame_frame_label(names[k++], sizeof(names[0]), comm);
+	if (status != UNWIND_OK) {	/* the root of an incomplete stack */
+		snprintf(label, sizeof(label), "[%s]", status_name(status));
+		flame_frame_label(names[k++], sizeof(names[0]), label);
 	}
-	if (used < sizeof(key))
-		snprintf(key + used, sizeof(key) - used, ";%s",
-			 catalog_ops[e->op].name);
-	for (p = key; *p; p++)
-		if (*p == ' ' && strchr(p, ';'))
-			*p = '_';
-	fold_add(s, key, e->lat_ns / 1000);
+	for (i = n - 1; i >= 0; i--) {
+		/* "function+0x1f (module)": the module is in the last () */
+		snprintf(sym, sizeof(sym), "%s", frames[i]);
+		open = strrchr(sym, '(');
+		mod = NULL;
+		if (open && open > sym && open[-1] == ' ') {
+			open[-1] = '\0';
+			mod = open + 1;
+			open[strcspn(open, ")")] = '\0';
+		}
+		flame_frame_user(names[k++], sizeof(names[0]), sym, mod);
+	}
+	flame_frame_label(names[k++], sizeof(names[0]), catalog_ops[e->op].name);
+	for (i = 0; i < k; i++)
+		stack[i] = names[i];
+	if (flame_add(s->flame, stack, (size_t)k, e->lat_ns / 1000) != 0)
+		s->fold_dropped++;
 }
 
 static void print_event_table(struct state *s, const struct slow_event *e,
@@ -555,12 +541,14 @@ static int on_event(const void *data, size_t len, void *arg)
 		n = read_stack(s, &e, (const uint8_t *)data + sizeof(e),
 			       frames, &status);
 	}
-	if (s->o.folded)
+	if (s->flame)
 		fold_event(s, &e, frames, n, status);
-	else if (s->o.json)
+	if (s->o.folded)
+		return 0;
+	if (s->o.json)
 		print_event_json(s, &e, frames, n, status);
 	else
-		print_event_table(s, &e, frames, n, status);
+		print_event_table(s, &e, frames, s->o.ustack ? n : 0, status);
 	return 0;
 }
 
@@ -625,16 +613,48 @@ static void stack_summary(const struct state *s)
 		    (unsigned long long)s->o.stack_bytes);
 }
 
-static void summary(struct state *s, const char *reason)
+/* --flame: the page, at exit; 0 or 1 after saying why not. */
+static int write_flame(struct state *s, uint64_t lost, const char *reason)
+{
+	char title[PATH_MAX + 96], note[160], when[32];
+	struct flame_page page = { title, "us of latency", note };
+	time_t now = time(NULL);
+	struct tm tm;
+	int err;
+
+	if (s->ss.run.t.pid)
+		snprintf(title, sizeof(title), "Slow RocksDB operations of PID "
+			 "%d (%s)", s->ss.run.t.pid, s->ss.run.t.exe_shown);
+	else
+		snprintf(title, sizeof(title), "Slow RocksDB operations of "
+			 "every process using %s", s->ss.run.t.exe_shown);
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(note, sizeof(note), "ckb-slowops, operations of %llu us or "
+		 "more: %llu events, %llu lost; ended %s (%s)",
+		 (unsigned long long)(s->o.threshold_ns / 1000),
+		 (unsigned long long)s->received, (unsigned long long)lost,
+		 when, reason);
+	err = flame_write_html(s->flame, s->flame_out, &page);
+	if (fclose(s->flame_out) != 0 && !err)
+		err = -errno;
+	s->flame_out = NULL;
+	if (err) {
+		msg("writing %s: %s", s->o.flame_path, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static int summary(struct state *s, const char *reason)
 {
 	uint64_t sent = counter(s, CNT_SENT), lost = counter(s, CNT_LOST);
 	uint64_t under = counter(s, CNT_UNDER);
-	int i;
+	int i, rc = 0;
 
 	check_lost(s);
-	for (i = 0; s->o.folded && i < s->nfolds; i++)
-		printf("%s %llu\n", s->folds[i].key,
-		       (unsigned long long)s->folds[i].us);
+	if (s->o.folded && flame_write_folded(s->flame, stdout) != 0)
+		rc = 1;
 	if (s->o.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"events\":%llu,"
 		       "\"lost\":%llu,\"under_threshold\":%llu,"
@@ -668,8 +688,11 @@ static void summary(struct state *s, const char *reason)
 		vmsg("the perf buffers reported %llu lost records",
 		     (unsigned long long)s->perf_lost);
 	if (s->fold_dropped)
-		msg("%llu stacks beyond %d distinct ones were not folded",
-		    (unsigned long long)s->fold_dropped, FOLD_SLOTS);
+		msg("%llu stacks were not folded: out of memory",
+		    (unsigned long long)s->fold_dropped);
+	if (s->flame_out && write_flame(s, lost, reason) != 0)
+		rc = 1;
+	return rc;
 }
 
 static int open_reader(struct state *s)
@@ -748,7 +771,8 @@ static int run(struct state *s)
 	}
 	run_detach(&s->ss.run);
 	events_drain(s->rd);
-	summary(s, reason);
+	if (summary(s, reason) != 0)
+		rc = 1;
 	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
 		msg("process %d exited; stopping", s->ss.run.t.pid);
 	return rc;
@@ -770,11 +794,12 @@ int main(int argc, char **argv)
 	char buf[NCFLAGS][48];
 	const char *cflags[NCFLAGS];
 	int rc = 1, ncflags;
+	bool ran = false;
 
 	prog_name = "ckb-slowops";
 	parse_opts(&s.o, &s.ss, argc, argv);
 	if (s.o.ebpf) {
-		s.stack = !s.o.ustack && !s.o.folded ? SLOW_STACK_NONE :
+		s.stack = !stacks_wanted(&s.o) ? SLOW_STACK_NONE :
 			  s.o.stack_mode == MODE_DWARF ? SLOW_STACK_DWARF :
 							 SLOW_STACK_FP;
 		if (s.stack == SLOW_STACK_DWARF && !s.o.pages_given)
@@ -791,6 +816,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set_wall_offset(&s);
+	if (s.o.folded || s.o.flame_path) {
+		s.flame = flame_new();
+		if (!s.flame) {
+			msg("out of memory");
+			return 1;
+		}
+	}
+	/* the page's file is made now, so that a bad path fails at once */
+	if (s.o.flame_path && !(s.flame_out = fopen(s.o.flame_path, "we"))) {
+		msg("cannot write %s: %s; try another --flame path",
+		    s.o.flame_path, strerror(errno));
+		flame_free(s.flame);
+		return 1;
+	}
 	if (rocksdb_open(&s.ss) != 0)
 		goto out;
 	choose_stack(&s);
@@ -816,13 +855,18 @@ int main(int argc, char **argv)
 		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
+		ran = true;
 	}
 out:
 	rocksdb_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
 	unwinder_free(s.unw);
-	for (int i = 0; i < s.nfolds; i++)
-		free(s.folds[i].key);
+	if (s.flame_out) {
+		fclose(s.flame_out);
+		if (!ran)
+			unlink(s.o.flame_path);
+	}
+	flame_free(s.flame);
 	return rc;
 }
