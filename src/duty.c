@@ -4,8 +4,19 @@
 #include "duty.h"
 #include "util.h"
 
-void duty_init(struct duty *d, unsigned pct, uint64_t period_ns,
-	       uint64_t now_ns)
+static void account(struct duty *d, const struct run *r, uint64_t now_ns)
+{
+	bool have = r->ps.n > 0;
+
+	if (d->attached && !have)
+		d->traced_ns += now_ns - d->since_ns;
+	else if (!d->attached && have)
+		d->since_ns = now_ns;
+	d->attached = have;
+}
+
+void duty_init(struct duty *d, const struct run *r, unsigned pct,
+	       uint64_t period_ns, uint64_t now_ns)
 {
 	d->pct = pct;
 	d->period_ns = period_ns;
@@ -14,6 +25,7 @@ void duty_init(struct duty *d, unsigned pct, uint64_t period_ns,
 	d->slices = 0;
 	d->seed = (unsigned)now_ns ^ (unsigned)getpid();
 	duty_period(d, now_ns);
+	account(d, r, now_ns);
 }
 
 void duty_period(struct duty *d, uint64_t now_ns)
@@ -29,16 +41,6 @@ void duty_period(struct duty *d, uint64_t now_ns)
 	d->off_ns = d->on_ns + slice;
 }
 
-static void account(struct duty *d, const struct run *r, uint64_t now_ns)
-{
-	bool have = r->ps.n > 0;
-
-	if (d->attached && !have)
-		d->traced_ns += now_ns - d->since_ns;
-	else if (!d->attached && have)
-		d->since_ns = now_ns;
-	d->attached = have;
-}
 
 int duty_tick(struct duty *d, struct run *r, bool may_attach, uint64_t now_ns)
 {
@@ -52,8 +54,8 @@ int duty_tick(struct duty *d, struct run *r, bool may_attach, uint64_t now_ns)
 			d->slices++;
 		account(d, r, mono_ns());
 	} else if (!want && d->attached) {
-		/* the slice ends when the detach begins: the probes stop
-		 * firing before the close returns */
+		/* the slice ends when the detach begins: the breakpoints go
+		 * at once, the rest of the close waits for grace periods */
 		d->traced_ns += now_ns - d->since_ns;
 		d->attached = false;
 		run_detach(r);

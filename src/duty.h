@@ -23,9 +23,10 @@ struct duty {
 	unsigned seed;
 };
 
-/* pct of every period_ns.  The first period starts at now_ns. */
-void duty_init(struct duty *d, unsigned pct, uint64_t period_ns,
-	       uint64_t now_ns);
+/* pct of every period_ns.  The first period starts at now_ns; r may be
+ * attached already (the time counts as traced). */
+void duty_init(struct duty *d, const struct run *r, unsigned pct,
+	       uint64_t period_ns, uint64_t now_ns);
 
 /* A new period starts at now_ns: place its slice. */
 void duty_period(struct duty *d, uint64_t now_ns);

@@ -19,6 +19,8 @@ teardown() {
 	run_dbsim a
 	stop_rdblat INT
 	# every interval is an estimate, with the share of it traced
+	jq -c 'select(.type == "interval") | select((.estimated == true and .traced_fraction > 0 and
+		.traced_fraction <= 1 and .traced_count <= .count) | not)' "$TMP/r.jsonl" | head -5
 	[ "$(jq -s '[.[] | select(.type == "interval")] | length' "$TMP/r.jsonl")" -gt 10 ]
 	jq -se '[.[] | select(.type == "interval")] | all(.estimated == true and
 		.traced_fraction > 0 and .traced_fraction <= 1 and .traced_count <= .count)' "$TMP/r.jsonl"

@@ -446,6 +446,11 @@ static int report(struct state *s, double secs, uint64_t now_ns)
 	uint64_t max[OP_COUNT], traced;
 	int op, err;
 
+	/* --duty: returns seen while the probes were being detached, in an
+	 * interval with no traced time, wait for the next one */
+	traced = traced_ns(s, now_ns);
+	if (s->o.duty && traced == s->traced_at_report)
+		return 0;
 	err = read_hists(s, now);
 	if (err) {
 		msg("cannot read BPF maps: %s", strerror(-err));
@@ -457,12 +462,9 @@ static int report(struct state *s, double secs, uint64_t now_ns)
 	memcpy(s->prev, now, sizeof(s->now));
 	s->intervals++;
 	if (s->o.duty) {
-		traced = traced_ns(s, now_ns);
 		iv.estimated = true;
 		iv.frac = (double)(traced - s->traced_at_report) / 1e9 / secs;
 		s->traced_at_report = traced;
-		if (iv.frac <= 0)
-			iv.frac = 1e-9;	/* nothing traced: counts are 0 */
 		if (iv.frac > 1)
 			iv.frac = 1;
 	}
@@ -757,8 +759,6 @@ static int run(struct state *s)
 	int rc;
 
 	period = (uint64_t)(s->o.interval * 1e9);
-	if (s->o.duty)
-		duty_init(&s->duty, s->o.duty, period, begin);
 	for (;;) {
 		nap(s, mono_ns());
 		now = mono_ns();
@@ -890,6 +890,9 @@ int main(int argc, char **argv)
 	     (s.prom = prom_open(s.o.prom_addr, prog_name, prom_fill, &s))) &&
 	    run_attach(&s.ss.run) == 0) {
 		s.begin_ns = mono_ns();
+		if (s.o.duty)
+			duty_init(&s.duty, &s.ss.run, s.o.duty,
+				  (uint64_t)(s.o.interval * 1e9), s.begin_ns);
 		announce(&s);
 		rc = run(&s);
 	} else if (stop_signal) {
