@@ -9,6 +9,9 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# ckb-peers: network namespaces and packet drops in its suite, iperf3 in
+# make bench
+PKGS="$PKGS iproute2 nftables iperf3"
 
 log() { echo "setup-host: $*" >&2; }
 
