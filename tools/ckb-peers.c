@@ -418,16 +418,17 @@ static void conn_put(struct state *s, uint64_t serial,
 	qsort(s->conns.p, s->conns.n, s->conns.esz, conn_cmp);
 }
 
-static void conn_drop(struct state *s, uint64_t serial)
+/* Forget the oldest half of the known connections when there are many
+ * (closed ones are kept: a reset sent after the close still names them). */
+static void conns_trim(struct state *s)
 {
-	struct conn *c = conn_find(s, serial);
-	size_t i;
+	size_t half = s->conns.n / 2;
 
-	if (!c)
+	if (s->conns.n <= 65536)
 		return;
-	i = (size_t)(c - (struct conn *)s->conns.p);
-	memmove(c, c + 1, (s->conns.n - i - 1) * s->conns.esz);
-	s->conns.n--;
+	memmove(s->conns.p, vec_at(&s->conns, half),
+		(s->conns.n - half) * s->conns.esz);
+	s->conns.n -= half;
 }
 
 /* ---- /proc: what was open before, and what tracepoints did not name --- */
@@ -962,8 +963,6 @@ static int collect(struct state *s)
 		r = vec_at(&s->rows, i);
 		if (!r->k.serial || !r->st.id.family)
 			continue;
-		if (r->st.flags & PEER_F_CLOSED)
-			conn_drop(s, r->k.serial);
 		if (!port_ok(s, &r->st.id))
 			continue;
 		h = vec_push(&keep);
@@ -985,6 +984,7 @@ static int collect(struct state *s)
 	free(s->rows.p);
 	s->rows = keep;
 	qsort(s->rows.p, s->rows.n, s->rows.esz, row_order);
+	conns_trim(s);
 	for (i = 0; i < s->hists.n; i++) {
 		hc = vec_at(&s->hists, i);
 		for (j = 0; j < s->rows.n; j++) {
