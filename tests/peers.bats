@@ -367,6 +367,21 @@ no_zero() {
 	no_zero "$TMP/p.jsonl"
 }
 
+@test "-H: each connection's srtt histogram holds exactly its srtt samples" {
+	need_netns
+	make_ns ns
+	start_fix srv "$ns" -L 127.0.0.1 -q 200000 -r 300000
+	start_peers p -p "$srv_PID" -j -H 0.5
+	start_fix cli "$ns" -C 127.0.0.1 -P "$srv_PORT" -n 2 -q 200000 -r 300000
+	fix_lines srv served 2
+	sleep 0.6
+	stop_pid INT "$TRACER_PID"
+	same_conns "$TMP/p.jsonl" "$TMP/srv.out" served
+	jq -e -s '([.[] | select(.type == "interval") | .srtt_samples] | add) as $n |
+		([.[] | select(.type == "hist") | .buckets[][2]] | add) as $h |
+		$n > 0 and $h == $n' "$TMP/p.jsonl"
+}
+
 @test "the table: header, a row per peer with its kind; SIGINT exits 0" {
 	need_netns
 	make_ns ns

@@ -222,33 +222,28 @@ static bool tp_has_field(const char *cat, const char *name,
 			 const char *field)
 {
 	const char *dir = tracefs_dir();
-	char path[256], line[256], want[80];
+	char path[256], line[256], *p, *end, *w;
 	bool found = false;
 	FILE *f;
 
 	if (!dir)
 		return false;
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", dir, cat, name);
-	snprintf(want, sizeof(want), " %s;", field);
 	f = fopen(path, "re");
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "field:");
-		char *semi = p ? strchr(p, ';') : NULL;
-
-		if (!semi)
+		/* "\tfield:const void * skaddr;\toffset:..." or "__u8 saddr[4];":
+		 * the name is the last word before the ';', without [] */
+		p = strstr(line, "field:");
+		end = p ? strchr(p, ';') : NULL;
+		if (!end)
 			continue;
-		/* "field:const void * skaddr;": the name ends at the ';' */
-		*++semi = '\0';
-		found = strlen(p) >= strlen(want) &&
-			strcmp(semi - strlen(want), want) == 0;
-		if (!found && p[6] != ' ') {
-			/* "field:int ret;" has no space after the colon in
-			 * some formats: compare the last word */
-			char *w = strrchr(p, ' ');
-			found = w && strcmp(w, want) == 0;
-		}
+		*end = '\0';
+		if ((w = strchr(p, '[')))
+			*w = '\0';
+		w = strrchr(p, ' ');
+		found = w && strcmp(w + 1, field) == 0;
 	}
 	fclose(f);
 	return found;
