@@ -1148,8 +1148,9 @@ static const char *events_loop(struct state *s)
 
 /* ---- the run ---- */
 
-static void summary(struct state *s, const char *reason)
+static void summary(void *arg, const char *reason)
 {
+	struct state *s = arg;
 	uint64_t lost[PEER_DROP_COUNT] = { 0 }, keys = 0, slots = 0,
 		 unsettled = 0;
 	uint32_t i;
@@ -1301,32 +1302,28 @@ static int setup(struct state *s)
 	return run_attach(&s->run);
 }
 
+/* -e: the events still buffered, then the summary. */
+static void drain_summary(void *arg, const char *reason)
+{
+	struct state *s = arg;
+
+	events_drain(s->rd);
+	summary(s, reason);
+}
+
 static int run_loop(struct state *s)
 {
-	struct ticker tk = { .interval = s->o.r.interval,
-			     .duration = s->o.r.duration, .count = s->o.r.count,
-			     .report = report, .arg = s };
-	const char *reason;
-	bool gone;
+	struct ticker tk;
 
 	if (s->o.events) {
 		event_header(s);
-		reason = events_loop(s);
-	} else {
-		reason = ticker_run(&tk, &s->run.t, &stop_signal);
+		return ticker_end(NULL, &s->run, events_loop(s),
+				  drain_summary, s);
 	}
-	gone = strcmp(reason, "target exited") == 0;
-	if (strcmp(reason, "output") == 0)
-		return 0;
-	run_detach(&s->run);
-	if (s->o.events)
-		events_drain(s->rd);
-	else if (strcmp(reason, "count") != 0 && ticker_last(&tk) != 0)
-		return 0;
-	summary(s, reason);
-	if (gone)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return gone;
+	ticker_init(&tk, &s->o.r, report, s);
+	return ticker_end(&tk, &s->run, ticker_run(&tk, &s->run.t,
+						   &stop_signal),
+			  summary, s);
 }
 
 int main(int argc, char **argv)
