@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -243,6 +244,25 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
+/* 200 with body, which MHD frees. */
+static enum MHD_Result reply_owned(struct MHD_Connection *c, char *body,
+				   size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	ret = mhd.queue_response(c, MHD_HTTP_OK, r);
+	mhd.destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -260,15 +280,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (strcmp(url, "/metrics") != 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
 	p->scrapes++;
-	p->buf.len = 0;
-	p->buf.failed = false;
+	/* a fresh buffer each scrape, handed to MHD to free: one copy of the
+	 * page, and (mmap'd, see prom_open) none kept between scrapes */
+	memset(&p->buf, 0, sizeof(p->buf));
 	p->fill(&p->buf, p->arg);
 	self_metrics(p, &p->buf);
-	if (p->buf.failed)
+	if (p->buf.failed || !p->buf.p) {
+		free(p->buf.p);
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text,
 			     "out of memory\n", 14);
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-		     p->buf.p, p->buf.len);
+	}
+	return reply_owned(c, p->buf.p, p->buf.len);
 }
 
 int prom_parse_addr(const char *s, struct sockaddr_storage *ss,
@@ -324,6 +346,10 @@ struct prom *prom_open(const char *addr, const char *tool, prom_fill_fn fill,
 	}
 	if (mhd_load() != 0)
 		return NULL;
+	/* the page is a few hundred kB: keep such buffers mmap'd, so that
+	 * each goes back to the kernel when freed instead of growing the
+	 * heap (glibc raises this threshold after the first free) */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
@@ -398,6 +424,5 @@ void prom_close(struct prom *p)
 	if (!p)
 		return;
 	mhd.stop_daemon(p->d);		/* closes the listening socket */
-	free(p->buf.p);
 	free(p);
 }

@@ -116,6 +116,7 @@ struct state {
 	struct op_hist base[OP_COUNT];
 	struct op_hist last_final[OP_COUNT];
 	pid_t last_pid;
+	uint64_t last_until_ns;		/* exported until then */
 	/* --duty */
 	struct duty duty;
 	uint64_t traced_at_report;
@@ -621,7 +622,7 @@ static void prom_fill(struct prom_buf *b, void *arg)
 	read_drops(s, drops);
 	for (f = 0; f < 3; f++) {
 		prom_family(b, fams[f][0], fams[f][1], fams[f][2]);
-		if (s->last_pid)
+		if (s->last_pid && t < s->last_until_ns)
 			prom_op_series(b, fams[f][0], s->last_pid,
 				       s->last_final, f);
 		if (!s->waiting)
@@ -674,6 +675,9 @@ static void prom_fill(struct prom_buf *b, void *arg)
 /* ---- --follow ---- */
 
 #define FIND_TRIES 20		/* a new process gets 2 s to become traceable */
+/* a process's final series stay on /metrics this long after it exited:
+ * every scraper sees the last values, then Prometheus marks them stale */
+#define LAST_KEEP_NS (300 * 1000000000ull)
 
 /* The process is gone: its last interval, then wait for the next. */
 static int target_lost(struct state *s, uint64_t now, uint64_t *last)
@@ -693,6 +697,7 @@ static int target_lost(struct state *s, uint64_t now, uint64_t *last)
 			delta(&s->last_final[op], &fin[op], &s->base[op]);
 		memcpy(s->base, fin, sizeof(s->base));
 		s->last_pid = s->gone_pid;
+		s->last_until_ns = now + LAST_KEEP_NS;
 	}
 	follow_lost(&s->fl, now);
 	msg("process %d exited; waiting for the next %s (--follow)",

@@ -106,7 +106,8 @@ node_blocks() {
 	[ -n "$OWN_NODE" ] || { echo null; return; }
 	[ -e "$f" ] && before=$(stat -c %.9Y "$f" 2> /dev/null || echo 0)
 	kill -USR2 "$NODE_PID" 2> /dev/null || { echo null; return; }
-	while [ $i -lt 40 ]; do
+	# the node takes signals between blocks; a compaction can hold it
+	while [ $i -lt 100 ]; do
 		if [ -s "$f" ] && [ "$(stat -c %.9Y "$f")" != "$before" ]; then
 			jq .blocks "$f"
 			return
