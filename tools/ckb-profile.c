@@ -1,0 +1,488 @@
+/* ckb-profile: where a node's threads run, from user and kernel stacks
+ * sampled by cpu-clock perf events on every CPU. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../programs/profile.h"
+#include "../src/bpfsys.h"
+#include "../src/cli.h"
+#include "../src/flame.h"
+#include "../src/report.h"
+#include "../src/run.h"
+#include "../src/stackrep.h"
+#include "../src/stacks.h"
+#include "../src/util.h"
+#include "profile.bpf.inc"
+
+#define HZ_DEFAULT 49
+#define HZ_MAX 10000
+#define MAX_RATE_FILE "/proc/sys/kernel/perf_event_max_sample_rate"
+
+static const char usage_text[] =
+"USAGE: ckb-profile [-p PID] [-F HZ] [-t GLOB] [-U | -K] [-f | -j]\n"
+"                   [--flame FILE] [-n N] [--stack-storage-size N]\n"
+"                   [-d SEC] [-v] [--ebpf] [duration]\n"
+"\n"
+"Where a process's threads run on CPU: user and kernel stacks sampled\n"
+"HZ times a second on every CPU (the cpu-clock perf event, which VMs\n"
+"without a PMU have too), counted per thread name, reported at the end.\n"
+"Samples of other processes, of idle CPUs and without a stack are\n"
+"counted as such.\n"
+"\n"
+"  -p, --pid PID        profile this process (default: the one process\n"
+"                       named \"ckb\")\n"
+"  -F, --frequency HZ   samples a second on each CPU (default 49, at\n"
+"                       most 10000)\n"
+"  -t, --thread GLOB    only threads whose name matches GLOB ('rocksdb:*')\n"
+"  -U, --user-stacks-only    no kernel stacks\n"
+"  -K, --kernel-stacks-only  no user stacks\n"
+"  -f, --folded         folded stacks (samples) for flame graphs, instead\n"
+"                       of the text report\n"
+"  -j, --json           JSON lines instead of the text report\n"
+"      --flame FILE     also write an interactive flame graph page (HTML)\n"
+"  -n, --top N          functions and stacks in the text report (default\n"
+"                       10, 0: all)\n"
+"      --stack-storage-size N  stacks the stack map holds (default 16384)\n"
+"  -d, --duration SEC   profile for SEC seconds (as the positional)\n"
+"  -v, --verbose        show the perf events, compiler output and every\n"
+"                       counter\n"
+"      --ebpf           print the BPF program and its parameters, and exit\n"
+"  -h, --help           this text\n"
+"\n"
+"  duration             seconds to profile (default: until Ctrl-C)\n"
+"\n"
+"EXAMPLES:\n"
+"  ckb-profile -p $(pgrep -x ckb) 10          # top functions and stacks\n"
+"  ckb-profile -p PID -F 99 -f 30 > on.folded # folded, for flame graphs\n"
+"  ckb-profile -p PID --flame on.html 30      # a flame graph page\n"
+"  ckb-profile -p PID -t 'rocksdb:*' -U 10    # RocksDB threads, user code\n"
+"\n"
+"Exit status: 0 done (Ctrl-C and SIGTERM included), 1 runtime error or\n"
+"the traced process exited, 2 bad usage.\n";
+
+struct opts {
+	struct stack_opts s;
+	uint64_t hz;
+};
+
+enum { MAP_ROWS, MAP_STACKS, MAP_COUNTS, NMAPS };
+static const char *const map_names[] = { "prof_rows", "prof_stacks",
+					 "prof_counts" };
+
+struct state {
+	struct opts o;
+	struct run run;
+	int fds[NMAPS];
+	struct stacks *stacks;
+	struct stack_rows rows;
+	struct flame *flame;
+	FILE *flame_out;
+	uint64_t counts[PROFC_COUNT];
+	uint64_t begin_ns;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "frequency", required_argument, NULL, 'F' },
+		STACK_LONGS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	stack_opts_init(&o->s);
+	o->hz = HZ_DEFAULT;
+	while ((c = getopt_long(argc, argv, STACK_SHORTS "F:", longs,
+				NULL)) != -1) {
+		if (stack_opt(&o->s, c, optarg, usage_text, "F"))
+			continue;
+		if (parse_u64(optarg, 1, HZ_MAX, &o->hz) != 0)
+			usage_fail("bad frequency '%s': want 1 to %d samples a "
+				   "second (49 or 99 are usual)", optarg,
+				   HZ_MAX);
+	}
+	stack_opts_args(&o->s, argc, argv);
+}
+
+/* The kernel's own limit on sampling rates (it lowers it when sampling
+ * takes too long): 0, or 1 after saying so. */
+static int check_rate(uint64_t hz)
+{
+	char buf[32];
+	uint64_t max;
+
+	if (read_small_file(MAX_RATE_FILE, buf, sizeof(buf)) <= 0)
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_u64(buf, 0, UINT64_MAX, &max) != 0 || hz <= max)
+		return 0;
+	msg("-F %llu is above this kernel's limit of %llu samples a second "
+	    "(kernel.perf_event_max_sample_rate); try -F 99",
+	    (unsigned long long)hz, (unsigned long long)max);
+	return 1;
+}
+
+static void print_ebpf(const struct opts *o)
+{
+	char buf[4][48];
+	const char *cflags[4];
+	int i, n = stack_cflags(&o->s, buf, cflags);
+
+	printf("// cflags:");
+	for (i = 0; i < n; i++)
+		printf(" %s", cflags[i]);
+	printf("\n// perf event: cpu-clock, %llu Hz, every CPU\n",
+	       (unsigned long long)o->hz);
+	fputs(profile_bpf_text, stdout);
+}
+
+/* ---- reading the maps ---- */
+
+static int on_row(const void *key, const void *value, void *arg)
+{
+	const struct prof_key *k = key;
+	const uint64_t *n = value;
+	struct state *s = arg;
+	struct stack_row row = { .ustack = k->ustack, .kstack = k->kstack,
+				 .count = *n, .value = *n };
+
+	memcpy(row.thread, k->comm, sizeof(k->comm));
+	row.thread[16] = '\0';
+	return stack_rows_add(&s->rows, &row, s->o.s.thread);
+}
+
+static int collect(struct state *s)
+{
+	int err = bpf_map_dump(s->fds[MAP_ROWS], on_row, s);
+	uint32_t i;
+
+	if (!err) {
+		stack_rows_sort(&s->rows);
+		err = stack_rows_resolve(&s->rows, s->stacks);
+	}
+	if (err)
+		msg("cannot read the BPF maps: %s", strerror(-err));
+	for (i = 0; i < PROFC_COUNT; i++)
+		if (bpf_map_sum_u64(s->fds[MAP_COUNTS], &i, &s->counts[i]) != 0)
+			s->counts[i] = 0;
+	return err;
+}
+
+/* ---- output ---- */
+
+struct fn_count {
+	char name[300];
+	uint64_t n;
+};
+
+/* The function a sample was in: the innermost kernel frame, else the
+ * innermost user frame. */
+static void leaf_of(const struct state *s, const struct stack_row *r,
+		    char *buf, size_t len)
+{
+	struct sstack k = stacks_get(s->stacks, r->kstack, true);
+	struct sstack u = stacks_get(s->stacks, r->ustack, false);
+
+	if (k.n)
+		flame_frame_kernel(buf, len, k.f[0].fn);
+	else if (u.n)
+		flame_frame_user(buf, len, u.f[0].fn, u.f[0].mod);
+	else
+		snprintf(buf, len, "[no stack: %s]", u.why ? u.why : "?");
+}
+
+static int fn_by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct fn_count *)a)->name,
+		      ((const struct fn_count *)b)->name);
+}
+
+static int fn_by_count(const void *a, const void *b)
+{
+	const struct fn_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void print_functions(const struct state *s, uint64_t total)
+{
+	struct fn_count *f = calloc(s->rows.n + 1, sizeof(*f));
+	size_t i, n = 0, shown;
+
+	if (!f)
+		return;
+	for (i = 0; i < s->rows.n; i++) {
+		leaf_of(s, &s->rows.v[i], f[i].name, sizeof(f[i].name));
+		f[i].n = s->rows.v[i].count;
+	}
+	qsort(f, s->rows.n, sizeof(*f), fn_by_name);
+	for (i = 0; i < s->rows.n; i++) {
+		if (n && strcmp(f[n - 1].name, f[i].name) == 0)
+			f[n - 1].n += f[i].n;
+		else
+			f[n++] = f[i];
+	}
+	qsort(f, n, sizeof(*f), fn_by_count);
+	shown = s->o.s.top && s->o.s.top < n ? s->o.s.top : n;
+	printf("\n%8s %6s  %s\n", "SAMPLES", "PCT", "FUNCTION");
+	for (i = 0; i < shown; i++)
+		printf("%8llu %5.1f%%  %s\n", (unsigned long long)f[i].n,
+		       total ? 100.0 * (double)f[i].n / (double)total : 0.0,
+		       f[i].name);
+	free(f);
+}
+
+static void print_text(struct state *s, double secs)
+{
+	uint64_t total = stack_rows_total(&s->rows);
+	size_t i, shown;
+
+	printf("On-CPU samples of PID %d (%s) at %llu Hz over %.1f s: %llu "
+	       "samples, %zu stacks%s%s%s\n", s->run.t.pid, s->run.t.exe_shown,
+	       (unsigned long long)s->o.hz, secs, (unsigned long long)total,
+	       s->rows.n, s->o.s.thread ? ", threads '" : "",
+	       s->o.s.thread ? s->o.s.thread : "", s->o.s.thread ? "'" : "");
+	if (!s->rows.n)
+		return;
+	print_functions(s, total);
+	shown = s->o.s.top && s->o.s.top < s->rows.n ? s->o.s.top : s->rows.n;
+	for (i = 0; i < shown; i++) {
+		const struct stack_row *r = &s->rows.v[i];
+		struct sstack u = stacks_get(s->stacks, r->ustack, false);
+		struct sstack k = stacks_get(s->stacks, r->kstack, true);
+
+		printf("\n#%zu %s: %llu samples (%.1f%%)\n", i + 1, r->thread,
+		       (unsigned long long)r->count,
+		       total ? 100.0 * (double)r->count / (double)total : 0.0);
+		stacks_print(stdout, &k, 4, false);
+		if (stacks_shown(&k) && stacks_shown(&u))
+			printf("    --\n");
+		stacks_print(stdout, &u, 4, false);
+	}
+}
+
+static void print_json(struct state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->rows.n; i++) {
+		const struct stack_row *r = &s->rows.v[i];
+
+		printf("{\"type\":\"stack\",\"thread\":");
+		json_string(stdout, r->thread);
+		printf(",\"samples\":%llu", (unsigned long long)r->count);
+		stack_rows_json(stdout, r, s->stacks);
+		printf("}\n");
+	}
+}
+
+static int write_page(struct state *s, const char *reason)
+{
+	char title[PATH_MAX + 64], note[200], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	snprintf(title, sizeof(title), "On-CPU samples of PID %d (%s)",
+		 s->run.t.pid, s->run.t.exe_shown);
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(note, sizeof(note), "ckb-profile at %llu Hz: %llu samples of "
+		 "the process%s%s%s; ended %s (%s)",
+		 (unsigned long long)s->o.hz,
+		 (unsigned long long)s->counts[PROFC_OURS],
+		 s->o.s.thread ? ", threads '" : "",
+		 s->o.s.thread ? s->o.s.thread : "", s->o.s.thread ? "'" : "",
+		 when, reason);
+	return stack_flame_write(&s->o.s, s->flame_out, s->flame, title,
+				 "samples", note);
+}
+
+static void summary(struct state *s, const char *reason, double secs)
+{
+	const uint64_t *c = s->counts;
+	uint64_t ucol = c[PROFC_USTACK_COLLISION];
+	uint64_t kcol = c[PROFC_KSTACK_COLLISION];
+	uint64_t ufull = c[PROFC_USTACK_FULL], kfull = c[PROFC_KSTACK_FULL];
+
+	if (s->o.s.json)
+		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"seconds\":"
+		       "%.3f,\"hz\":%llu,\"samples\":%llu,\"ours\":%llu,"
+		       "\"idle\":%llu,\"other\":%llu,\"filtered\":%llu,"
+		       "\"lost_rows\":%llu,\"no_user_stack\":%llu,"
+		       "\"user_mode\":%llu,"
+		       "\"stack_collisions\":{\"user\":%llu,\"kernel\":%llu},"
+		       "\"stack_full\":{\"user\":%llu,\"kernel\":%llu}}\n",
+		       reason, secs, (unsigned long long)s->o.hz,
+		       (unsigned long long)c[PROFC_SAMPLES],
+		       (unsigned long long)c[PROFC_OURS],
+		       (unsigned long long)c[PROFC_IDLE],
+		       (unsigned long long)c[PROFC_OTHER],
+		       (unsigned long long)s->rows.filtered_value,
+		       (unsigned long long)c[PROFC_KEYS_FULL],
+		       (unsigned long long)c[PROFC_USTACK_NONE],
+		       (unsigned long long)c[PROFC_KSTACK_NONE],
+		       (unsigned long long)ucol, (unsigned long long)kcol,
+		       (unsigned long long)ufull, (unsigned long long)kfull);
+	fflush(stdout);
+	msg("%llu samples: %llu of PID %d (%llu without a user stack), %llu "
+	    "idle, %llu of other processes",
+	    (unsigned long long)c[PROFC_SAMPLES],
+	    (unsigned long long)c[PROFC_OURS], s->run.t.pid,
+	    (unsigned long long)c[PROFC_USTACK_NONE],
+	    (unsigned long long)c[PROFC_IDLE],
+	    (unsigned long long)c[PROFC_OTHER]);
+	vmsg("stack map collisions: %llu user, %llu kernel; stack map full: "
+	     "%llu user, %llu kernel; %llu samples in user mode (no kernel "
+	     "stack)", (unsigned long long)ucol, (unsigned long long)kcol,
+	     (unsigned long long)ufull, (unsigned long long)kfull,
+	     (unsigned long long)c[PROFC_KSTACK_NONE]);
+	if (ucol + kcol + ufull + kfull)
+		msg("%llu user and %llu kernel stacks lost to stack map "
+		    "collisions, %llu and %llu to a full stack map; raise "
+		    "--stack-storage-size (now %llu)",
+		    (unsigned long long)ucol, (unsigned long long)kcol,
+		    (unsigned long long)ufull, (unsigned long long)kfull,
+		    (unsigned long long)s->o.s.stack_entries);
+	if (c[PROFC_KEYS_FULL])
+		msg("%llu samples not counted: the rows map was full",
+		    (unsigned long long)c[PROFC_KEYS_FULL]);
+}
+
+static void announce(const struct state *s)
+{
+	fprintf(stderr, "Tracing on-CPU stacks of PID %d (%s) at %llu Hz on "
+		"%d CPUs%s%s%s... Hit Ctrl-C to end.\n", s->run.t.pid,
+		s->run.t.exe_shown, (unsigned long long)s->o.hz, s->run.ps.n,
+		s->o.s.thread ? ", threads '" : "",
+		s->o.s.thread ? s->o.s.thread : "", s->o.s.thread ? "'" : "");
+	if (!s->o.s.json)
+		return;
+	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", s->run.t.pid);
+	json_string(stdout, s->run.t.exe_shown);
+	printf(",\"hz\":%llu,\"cpus\":%d,\"thread\":",
+	       (unsigned long long)s->o.hz, s->run.ps.n);
+	if (s->o.s.thread)
+		json_string(stdout, s->o.s.thread);
+	else
+		printf("null");
+	printf("}\n");
+	fflush(stdout);
+}
+
+static int run_loop(struct state *s)
+{
+	const char *reason = stack_wait(&s->o.s, &s->run.t, &stop_signal);
+	bool gone = strcmp(reason, "target exited") == 0;
+	double secs;
+	int rc = gone, err;
+
+	run_detach(&s->run);
+	secs = (double)(mono_ns() - s->begin_ns) / 1e9;
+	if (collect(s) != 0)
+		return 1;
+	if (s->flame) {
+		err = stack_rows_fold(&s->rows, s->stacks, s->flame, NULL);
+		if (err) {
+			msg("cannot fold the stacks: %s", strerror(-err));
+			rc = 1;
+		}
+	}
+	if (s->o.s.folded) {
+		if (flame_write_folded(s->flame, stdout) != 0)
+			rc = 1;
+	} else if (s->o.s.json) {
+		print_json(s);
+	} else if (stack_rows_merge(&s->rows, s->stacks) != 0) {
+		msg("out of memory");
+		rc = 1;
+	} else {
+		print_text(s, secs);
+	}
+	summary(s, reason, secs);
+	if (s->flame_out && write_page(s, reason) != 0)
+		rc = 1;
+	s->flame_out = NULL;
+	if (gone)
+		msg("process %d exited; stopping", s->run.t.pid);
+	return rc;
+}
+
+static int setup(struct state *s)
+{
+	char buf[4][48];
+	const char *cflags[4];
+	int n = stack_cflags(&s->o.s, buf, cflags);
+
+	if (plan_perf(&s->run.plan, "profile_sample", PERF_TYPE_SOFTWARE,
+		      PERF_COUNT_SW_CPU_CLOCK, s->o.hz) != 0) {
+		msg("out of memory");
+		return -1;
+	}
+	if (run_load(&s->run, profile_bpf_text, cflags, n) != 0 ||
+	    run_maps(&s->run, map_names, NMAPS, s->fds) != 0)
+		return -1;
+	s->stacks = stacks_new(s->fds[MAP_STACKS], s->run.t.pid);
+	if (!s->stacks) {
+		msg("out of memory");
+		return -1;
+	}
+	if (run_attach(&s->run) != 0)
+		return -1;
+	s->begin_ns = mono_ns();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct state s;
+	int rc = 1;
+
+	prog_name = "ckb-profile";
+	parse_opts(&s.o, argc, argv);
+	if (s.o.s.ebpf) {
+		print_ebpf(&s.o);
+		return 0;
+	}
+	if (cli_privileged() != 0 || check_rate(s.o.hz) != 0)
+		return 1;
+	cli_signals(on_signal, true);
+	if ((s.o.s.folded || s.o.s.flame_path) && !(s.flame = flame_new())) {
+		msg("out of memory");
+		return 1;
+	}
+	if (stack_flame_open(&s.o.s, &s.flame_out) != 0) {
+		flame_free(s.flame);
+		return 1;
+	}
+	if (run_find_target(&s.run, &s.o.s.topt, true, NULL) == 0 &&
+	    setup(&s) == 0) {
+		announce(&s);
+		rc = run_loop(&s);
+	}
+	run_close(&s.run);
+	if (s.flame_out) {
+		fclose(s.flame_out);
+		unlink(s.o.s.flame_path);
+	}
+	stacks_free(s.stacks);
+	stack_rows_free(&s.rows);
+	flame_free(s.flame);
+	return rc;
+}
