@@ -4,11 +4,34 @@
 
 #include <linux/types.h>
 
-/* One row: a thread name and where it was on CPU. */
+/* How user stacks are taken (STACK_MODE). */
+#define PROF_STACK_FP 1		/* return addresses, walked by the kernel
+				 * through frame pointers (stack map) */
+#define PROF_STACK_DWARF 2	/* registers and a copy of the stack top,
+				 * unwound in user space through CFI */
+
+/* One row of the map: a thread name and where it was on CPU. */
 struct prof_key {
 	__s32 ustack;		/* stack ids, or why not (stackid.h) */
 	__s32 kstack;
 	char comm[16];
+	__u32 fp_in_kernel;	/* DWARF mode, but the sample hit the kernel:
+				 * the user stack is a frame-pointer walk */
+	__u32 pad;
+};
+
+#define PROF_NREGS 17		/* x86-64 DWARF registers 0..16 (rip) */
+
+/* DWARF mode: one sample that hit user mode, followed in the same ring
+ * buffer record by stack_len bytes copied from the user stack pointer up. */
+struct prof_sample {
+	__u32 tid;
+	__s32 copy_err;		/* < 0: the stack could not be read */
+	__u32 stack_len;
+	__u32 pad;
+	char comm[16];
+	/* rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15, rip */
+	__u64 regs[PROF_NREGS];
 };
 
 /* Counters (a per-CPU array), PROFC_* indexes. */
@@ -23,6 +46,9 @@ struct prof_key {
 #define PROFC_KSTACK_COLLISION 8
 #define PROFC_KSTACK_FULL 9
 #define PROFC_KSTACK_NONE 10	/* -EFAULT: the sample hit user mode */
-#define PROFC_COUNT 11
+#define PROFC_SENT 11		/* DWARF: samples sent with a stack copy */
+#define PROFC_LOST 12		/* DWARF: ... the ring buffer had no room */
+#define PROFC_FP_IN_KERNEL 13	/* DWARF: in the kernel, walked by fp */
+#define PROFC_COUNT 14
 
 #endif

@@ -10,7 +10,7 @@
 #include "ticker.h"
 #include "util.h"
 
-#define MAX_FOLD 260		/* thread + 127 user + 127 kernel + leaf */
+#define MAX_FOLD 262	/* thread, 2 labels, 127 user, 127 kernel, leaf */
 
 int stack_rows_add(struct stack_rows *r, const struct stack_row *row,
 		   const char *glob)
@@ -86,7 +86,9 @@ static char *merge_key(const struct stack_row *row, const struct stacks *st)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "%s\x1f%u\x1f%d", row->thread, row->tid, row->state);
+	fprintf(f, "%s\x1f%u\x1f%d\x1f%s\x1f%s", row->thread, row->tid,
+		row->state, row->method ? row->method : "",
+		row->end ? row->end : "");
 	for (k = 0; k < 2; k++) {
 		fprintf(f, "\x1f%s", s[k].n ? "" : s[k].why ? s[k].why : "");
 		for (i = 0; i < s[k].n; i++)
@@ -183,6 +185,10 @@ void stack_rows_json(FILE *out, const struct stack_row *row,
 
 	json_stack(out, "user", &u);
 	json_stack(out, "kernel", &k);
+	if (row->method)
+		fprintf(out, ",\"method\":\"%s\"", row->method);
+	if (row->end)
+		fprintf(out, ",\"user_end\":\"%s\"", row->end);
 }
 
 int stack_rows_fold(const struct stack_rows *r, const struct stacks *st,
@@ -191,6 +197,7 @@ int stack_rows_fold(const struct stack_rows *r, const struct stacks *st,
 {
 	static char names[MAX_FOLD][256];
 	const char *frames[MAX_FOLD], *l;
+	char label[64];
 	struct sstack u, k;
 	size_t i;
 	int n, j, err;
@@ -203,7 +210,14 @@ int stack_rows_fold(const struct stack_rows *r, const struct stacks *st,
 		u = stacks_get(st, row->ustack, false);
 		k = stacks_get(st, row->kstack, true);
 		flame_frame_label(names[0], sizeof(names[0]), row->thread);
-		n = stacks_fold(&u, names, 1, MAX_FOLD - 1);
+		n = 1;
+		if (row->method && strcmp(row->method, "fp") == 0)
+			flame_frame_label(names[n++], sizeof(names[0]), "[fp]");
+		if (row->end) {
+			snprintf(label, sizeof(label), "[%s]", row->end);
+			flame_frame_label(names[n++], sizeof(names[0]), label);
+		}
+		n = stacks_fold(&u, names, n, MAX_FOLD - 1);
 		n = stacks_fold(&k, names, n, MAX_FOLD - 1);
 		l = leaf ? leaf(row) : NULL;
 		if (l)

@@ -22,6 +22,11 @@ struct stack_row {
 	uint64_t count;		/* blocks or samples */
 	uint64_t total_ns, max_ns, runq_ns;	/* off CPU; 0 for samples */
 	uint64_t value;		/* what rows are ordered and folded by */
+	/* how the user stack was walked, when a run mixes methods: "fp",
+	 * "dwarf", NULL (one method); and how a DWARF walk ended when it
+	 * did not reach the outermost frame ("truncated", ...), NULL */
+	const char *method;
+	const char *end;
 };
 
 struct stack_rows {
@@ -42,8 +47,8 @@ void stack_rows_sort(struct stack_rows *r);
 /* Queue every row's stacks and name them (stacks_resolve()). */
 int stack_rows_resolve(const struct stack_rows *r, struct stacks *st);
 
-/* Merge the rows whose thread, state and stacks' functions are the same
- * (the stacks of two rows may differ in offsets only): counts, totals and
+/* Merge the rows whose thread, state, method, end and stacks' functions
+ * are the same (the stacks of two rows may differ in offsets only): counts, totals and
  * values add up, max is the larger; each merged row keeps the stack ids
  * of one of its rows.  Sorted again.  0 or -ENOMEM. */
 int stack_rows_merge(struct stack_rows *r, const struct stacks *st);
@@ -51,13 +56,16 @@ int stack_rows_merge(struct stack_rows *r, const struct stacks *st);
 uint64_t stack_rows_total(const struct stack_rows *r);
 
 /* ,"user":[...],"kernel":[...] and, for a missing stack,
- * ,"user_missing":"why" (JSON members of a row object). */
+ * ,"user_missing":"why"; ,"method":"fp" and ,"user_end":"truncated"
+ * when the row says (JSON members of a row object). */
 void stack_rows_json(FILE *out, const struct stack_row *row,
 		     const struct stacks *st);
 
-/* Add each row's value to f: the thread name, the user frames and the
- * kernel frames from the outermost in, then leaf (a label, may be NULL
- * or return NULL) of the row.  Rows of value 0 are skipped.  0, or the
+/* Add each row's value to f: the thread name, "[fp]" for a user stack
+ * walked by frame pointers in a run that mixes methods, "[end]" for a
+ * walk that ended early, the user frames and the kernel frames from the
+ * outermost in, then leaf (a label, may be NULL or return NULL) of the
+ * row.  Rows of value 0 are skipped.  0, or the
  * first error of flame_add(). */
 int stack_rows_fold(const struct stack_rows *r, const struct stacks *st,
 		    struct flame *f,

@@ -21,6 +21,8 @@ struct sent {
 	int n;
 	struct sframe *f;
 	const char *why;
+	uint64_t *own;		/* stacks_put(): the addresses */
+	int nown;
 };
 
 struct stacks {
@@ -30,6 +32,8 @@ struct stacks {
 	uint32_t n, cap;
 	uint32_t *index;	/* 1 + index into v, 0: free; a power of two */
 	uint32_t icap;		/* at most half full */
+	uint32_t *owned;	/* the same for stacks_put()'s by content */
+	uint32_t ocap, nowned;
 	char **names;		/* interned strings, open addressing */
 	uint32_t nnames, ncap;
 	struct symbolizer *sym;
@@ -60,8 +64,11 @@ void stacks_free(struct stacks *s)
 
 	if (!s)
 		return;
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		free(s->v[i].f);
+		free(s->v[i].own);
+	}
+	free(s->owned);
 	for (i = 0; i < s->ncap; i++)
 		free(s->names[i]);
 	free(s->names);
@@ -70,6 +77,11 @@ void stacks_free(struct stacks *s)
 	symbolizer_free(s->sym);
 	ksyms_free(s->ks);
 	free(s);
+}
+
+int stacks_prepare(struct stacks *s)
+{
+	return symbolizer_prepare(s->sym, s->pid);
 }
 
 static uint32_t hash32(uint32_t x)
@@ -145,6 +157,75 @@ int stacks_want(struct stacks *s, int32_t id, bool kernel)
 	     j = (j + 1) & (s->icap - 1))
 		;
 	s->index[j] = ++s->n;
+	return 0;
+}
+
+static uint32_t ips_hash(const uint64_t *ips, int n)
+{
+	uint64_t h = 1469598103934665603ull;
+	int i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ ips[i]) * 1099511628211ull;
+	return hash32((uint32_t)(h ^ (h >> 32)) ^ (uint32_t)n);
+}
+
+static int owned_grow(struct stacks *s)
+{
+	uint32_t cap = s->ocap ? s->ocap * 2 : 256, i, j, *n;
+	struct sent *e;
+
+	n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++) {
+		e = &s->v[i];
+		if (!e->own)
+			continue;
+		for (j = ips_hash(e->own, e->nown) & (cap - 1); n[j];
+		     j = (j + 1) & (cap - 1))
+			;
+		n[j] = i + 1;
+	}
+	free(s->owned);
+	s->owned = n;
+	s->ocap = cap;
+	return 0;
+}
+
+int stacks_put(struct stacks *s, const uint64_t *ips, int n, int32_t *id)
+{
+	uint32_t j, k;
+	struct sent *e;
+	int err;
+
+	if (n < 0 || n > STACK_DEPTH)
+		n = n < 0 ? 0 : STACK_DEPTH;
+	if ((s->nowned + 1) * 2 > s->ocap && owned_grow(s) != 0)
+		return -ENOMEM;
+	for (j = ips_hash(ips, n) & (s->ocap - 1); (k = s->owned[j]);
+	     j = (j + 1) & (s->ocap - 1)) {
+		e = &s->v[k - 1];
+		if (e->nown == n &&
+		    memcmp(e->own, ips, (size_t)n * sizeof(*ips)) == 0) {
+			*id = e->id;
+			return 0;
+		}
+	}
+	if (s->nowned >= (uint32_t)INT32_MAX - STACKS_OWN_BASE)
+		return -ENOSPC;
+	*id = (int32_t)(STACKS_OWN_BASE + s->nowned);
+	err = stacks_want(s, *id, false);
+	if (err)
+		return err;
+	e = lookup(s, *id, false);
+	e->own = malloc((size_t)(n ? n : 1) * sizeof(*ips));
+	if (!e->own)
+		return -ENOMEM;
+	memcpy(e->own, ips, (size_t)n * sizeof(*ips));
+	e->nown = n;
+	s->owned[j] = (uint32_t)(e - s->v) + 1;
+	s->nowned++;
 	return 0;
 }
 
@@ -270,7 +351,9 @@ static int read_pending(struct stacks *s, uint64_t **ips, int *depth)
 		ips[i] = calloc(STACK_DEPTH, sizeof(uint64_t));
 		if (!ips[i])
 			return -ENOMEM;
-		if (bpf_map_get(s->fd, &e->id, ips[i]) != 0) {
+		if (e->own) {
+			memcpy(ips[i], e->own, (size_t)e->nown * sizeof(uint64_t));
+		} else if (bpf_map_get(s->fd, &e->id, ips[i]) != 0) {
 			free(ips[i]);
 			ips[i] = NULL;
 			e->why = "not read";

@@ -36,9 +36,24 @@ struct stacks;
 struct stacks *stacks_new(int map_fd, pid_t pid);
 void stacks_free(struct stacks *s);
 
+/* Read the process's maps and the symbols of every file it maps now:
+ * the first stacks are named without waiting, and the stacks of a
+ * process that exits before the end are named all the same.  0 or
+ * -ESRCH. */
+int stacks_prepare(struct stacks *s);
+
 /* Queue stack id (an id or a STACKID/-errno reason) of a key.  0 or
  * -ENOMEM. */
 int stacks_want(struct stacks *s, int32_t id, bool kernel);
+
+/* Stacks unwound in user space (src/unwind.h) get ids of their own, at
+ * or above this. */
+#define STACKS_OWN_BASE 0x40000000
+
+/* Keep a user stack walked here, n addresses innermost first (the
+ * first an instruction, the others return addresses), and queue it: *id
+ * is the same for the same addresses.  0, or -ENOMEM / -ENOSPC. */
+int stacks_put(struct stacks *s, const uint64_t *ips, int n, int32_t *id);
 
 /* Read every queued stack from the map and name its frames: kernel
  * stacks lose their leading tracing frames (__traceiter_*, perf_trace_*:

@@ -271,12 +271,13 @@ static int proc_load(struct symbolizer *s, struct proc *p, pid_t pid)
 	int pos;
 	FILE *f;
 
-	proc_clear(p);
-	p->pid = pid;
+	/* a process that exited keeps the maps read before */
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	proc_clear(p);
+	p->pid = pid;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		pos = 0;
@@ -328,7 +329,9 @@ static struct proc *proc_get(struct symbolizer *s, pid_t pid, bool reload)
 			s->next_victim = (s->next_victim + 1) % MAX_PROCS;
 		}
 	}
-	return proc_load(s, p, pid) == 0 ? p : NULL;
+	if (proc_load(s, p, pid) == 0 || (p->pid == pid && p->nmaps))
+		return p;
+	return NULL;
 }
 
 static const struct mapping *map_of(const struct proc *p, uint64_t addr)

@@ -24,8 +24,8 @@
 
 static const char usage_text[] =
 "USAGE: ckb-offcpu [-p PID] [-m MIN_US] [-M MAX_US] [-t GLOB] [-U | -K]\n"
-"                  [-f | -j] [--flame FILE] [-n N] [--stack-storage-size N]\n"
-"                  [-d SEC] [-v] [--ebpf] [duration]\n"
+"                  [-f | -j] [--flame FILE] [--stack fp] [-n N]\n"
+"                  [--stack-storage-size N] [-d SEC] [-v] [--ebpf] [duration]\n"
 "\n"
 "Time a process's threads spend off CPU, from the sched_switch that\n"
 "takes a thread off to the one that puts it back: total, count and max\n"
@@ -43,6 +43,8 @@ static const char usage_text[] =
 "                       graphs, instead of the text report\n"
 "  -j, --json           JSON lines instead of the text report\n"
 "      --flame FILE     also write an interactive flame graph page (HTML)\n"
+"      --stack MODE     how user stacks are walked: fp (frame pointers, in\n"
+"                       the kernel) is the one way here; auto means fp\n"
 "  -n, --top N          stacks in the text report (default 10, 0: all)\n"
 "      --stack-storage-size N  stacks the stack map holds (default 16384)\n"
 "  -d, --duration SEC   trace for SEC seconds (as the positional)\n"
@@ -104,6 +106,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	static const struct option longs[] = {
 		{ "min-block", required_argument, NULL, 'm' },
 		{ "max-block", required_argument, NULL, 'M' },
+		{ "stack", required_argument, NULL, 'S' },
 		STACK_LONGS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,9 +118,19 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->max_ns = UINT64_MAX;
 	while ((c = getopt_long(argc, argv, STACK_SHORTS "m:M:", longs,
 				NULL)) != -1) {
-		if (stack_opt(&o->s, c, optarg, usage_text, "mM"))
+		if (stack_opt(&o->s, c, optarg, usage_text, "mMS"))
 			continue;
-		if (c == 'm') {
+		if (c == 'S') {
+			if (strcmp(optarg, "dwarf") == 0)
+				usage_fail("--stack dwarf cannot be done at "
+					   "sched_switch: the user registers "
+					   "are only in the task struct, which "
+					   "is never read; use fp (the man page "
+					   "says more)");
+			if (strcmp(optarg, "fp") && strcmp(optarg, "auto"))
+				usage_fail("bad --stack '%s': want fp (or auto)",
+					   optarg);
+		} else if (c == 'm') {
 			o->min_ns = block_us("--min-block", optarg) * 1000;
 		} else {
 			o->max_ns = block_us("--max-block", optarg) * 1000;
@@ -370,7 +383,8 @@ static void announce(const struct state *s)
 		return;
 	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", s->run.t.pid);
 	json_string(stdout, s->run.t.exe_shown);
-	printf(",\"min_ns\":%llu,\"max_ns\":", (unsigned long long)s->o.min_ns);
+	printf(",\"stack_method\":\"fp\",\"min_ns\":%llu,\"max_ns\":",
+	       (unsigned long long)s->o.min_ns);
 	if (s->o.max_ns == UINT64_MAX)
 		printf("null");
 	else
@@ -423,6 +437,7 @@ static int setup(struct state *s)
 	const char *cflags[8];
 	int n = cflags_of(&s->o, buf, cflags);
 
+	vmsg("stacks: fp (user registers at sched_switch are out of reach)");
 	if (plan_tracepoint(&s->run.plan, "tracepoint__sched__sched_switch",
 			    "sched", "sched_switch") != 0 ||
 	    plan_tracepoint(&s->run.plan, "tracepoint__sched__sched_wakeup",
@@ -438,6 +453,7 @@ static int setup(struct state *s)
 		msg("out of memory");
 		return -1;
 	}
+	stacks_prepare(s->stacks);
 	if (run_attach(&s->run) != 0)
 		return -1;
 	s->begin_ns = mono_ns();

@@ -13,22 +13,29 @@
 #include "../programs/profile.h"
 #include "../src/bpfsys.h"
 #include "../src/cli.h"
+#include "../src/events.h"
 #include "../src/flame.h"
 #include "../src/report.h"
 #include "../src/run.h"
 #include "../src/stackrep.h"
 #include "../src/stacks.h"
+#include "../src/unwind.h"
 #include "../src/util.h"
 #include "profile.bpf.inc"
 
 #define HZ_DEFAULT 49
 #define HZ_MAX 10000
 #define MAX_RATE_FILE "/proc/sys/kernel/perf_event_max_sample_rate"
+#define DEFAULT_STACK_BYTES 8192
+#define MAX_FRAMES 127
+#define STACK_COPY_FAILED UNWIND_NEND	/* a status beyond unwind's */
+#define NSTATUS (UNWIND_NEND + 1)
 
 static const char usage_text[] =
 "USAGE: ckb-profile [-p PID] [-F HZ] [-t GLOB] [-U | -K] [-f | -j]\n"
-"                   [--flame FILE] [-n N] [--stack-storage-size N]\n"
-"                   [-d SEC] [-v] [--ebpf] [duration]\n"
+"                   [--flame FILE] [--stack MODE] [--stack-size BYTES]\n"
+"                   [-n N] [--stack-storage-size N] [-d SEC] [-v] [--ebpf]\n"
+"                   [duration]\n"
 "\n"
 "Where a process's threads run on CPU: user and kernel stacks sampled\n"
 "HZ times a second on every CPU (the cpu-clock perf event, which VMs\n"
@@ -47,6 +54,12 @@ static const char usage_text[] =
 "                       of the text report\n"
 "  -j, --json           JSON lines instead of the text report\n"
 "      --flame FILE     also write an interactive flame graph page (HTML)\n"
+"      --stack MODE     how user stacks are walked: fp (frame pointers, in\n"
+"                       the kernel), dwarf (a copy of the stack, unwound\n"
+"                       here through .eh_frame; samples that hit the kernel\n"
+"                       keep fp), auto (dwarf when the executable has CFI\n"
+"                       and no frame pointers; the default)\n"
+"      --stack-size BYTES  dwarf: bytes of stack copied per sample (8192)\n"
 "  -n, --top N          functions and stacks in the text report (default\n"
 "                       10, 0: all)\n"
 "      --stack-storage-size N  stacks the stack map holds (default 16384)\n"
@@ -63,13 +76,26 @@ static const char usage_text[] =
 "  ckb-profile -p PID -F 99 -f 30 > on.folded # folded, for flame graphs\n"
 "  ckb-profile -p PID --flame on.html 30      # a flame graph page\n"
 "  ckb-profile -p PID -t 'rocksdb:*' -U 10    # RocksDB threads, user code\n"
+"  ckb-profile -p PID --stack dwarf 10        # a release build, no fp\n"
 "\n"
 "Exit status: 0 done (Ctrl-C and SIGTERM included), 1 runtime error or\n"
 "the traced process exited, 2 bad usage.\n";
 
+enum { MODE_AUTO, MODE_FP, MODE_DWARF };
+
 struct opts {
 	struct stack_opts s;
 	uint64_t hz;
+	int stack_mode;		/* MODE_* */
+	uint64_t stack_bytes;
+};
+
+/* DWARF: rows of samples unwound here, by thread name, stack and end. */
+struct urow {
+	char comm[17];
+	int32_t ustack;		/* stacks_put() id, or -EFAULT */
+	int status;		/* UNWIND_*, STACK_COPY_FAILED */
+	uint64_t count;
 };
 
 enum { MAP_ROWS, MAP_STACKS, MAP_COUNTS, NMAPS };
@@ -86,6 +112,16 @@ struct state {
 	FILE *flame_out;
 	uint64_t counts[PROFC_COUNT];
 	uint64_t begin_ns;
+	int method;		/* PROF_STACK_FP or _DWARF */
+	uint64_t pages;		/* DWARF: ring buffer pages */
+	struct unwinder *unw;
+	struct event_reader *rd;
+	struct urow *urows;
+	uint32_t nurows, urcap;
+	uint32_t *uindex;	/* 1 + index into urows, open addressing */
+	uint32_t uicap;
+	uint64_t received, unrowed, frames_total;
+	uint64_t status[NSTATUS];
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -99,24 +135,58 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "frequency", required_argument, NULL, 'F' },
+		{ "stack", required_argument, NULL, 'S' },
+		{ "stack-size", required_argument, NULL, 'Z' },
 		STACK_LONGS,
 		{ NULL, 0, NULL, 0 },
 	};
+	bool size_given = false;
+	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	stack_opts_init(&o->s);
 	o->hz = HZ_DEFAULT;
+	o->stack_bytes = DEFAULT_STACK_BYTES;
 	while ((c = getopt_long(argc, argv, STACK_SHORTS "F:", longs,
 				NULL)) != -1) {
-		if (stack_opt(&o->s, c, optarg, usage_text, "F"))
+		if (stack_opt(&o->s, c, optarg, usage_text, "FSZ"))
 			continue;
-		if (parse_u64(optarg, 1, HZ_MAX, &o->hz) != 0)
-			usage_fail("bad frequency '%s': want 1 to %d samples a "
-				   "second (49 or 99 are usual)", optarg,
-				   HZ_MAX);
+		switch (c) {
+		case 'F':
+			if (parse_u64(optarg, 1, HZ_MAX, &o->hz) != 0)
+				usage_fail("bad frequency '%s': want 1 to %d "
+					   "samples a second (49 or 99 are "
+					   "usual)", optarg, HZ_MAX);
+			break;
+		case 'S':
+			if (strcmp(optarg, "auto") == 0)
+				o->stack_mode = MODE_AUTO;
+			else if (strcmp(optarg, "fp") == 0)
+				o->stack_mode = MODE_FP;
+			else if (strcmp(optarg, "dwarf") == 0)
+				o->stack_mode = MODE_DWARF;
+			else
+				usage_fail("bad --stack '%s': want fp, dwarf or "
+					   "auto", optarg);
+			break;
+		case 'Z':
+			if (parse_u64(optarg, 512, 32768, &v) != 0 || v % 8)
+				usage_fail("bad --stack-size '%s': want bytes "
+					   "from 512 to 32768, a multiple of 8",
+					   optarg);
+			o->stack_bytes = v;
+			size_given = true;
+			break;
+		}
 	}
 	stack_opts_args(&o->s, argc, argv);
+	if (size_given && (o->stack_mode == MODE_FP || o->s.kernel_only))
+		usage_fail("--stack-size is for dwarf stacks; drop it, or "
+			   "use --stack dwarf");
+	if (o->stack_mode == MODE_DWARF && o->s.kernel_only)
+		usage_fail("--stack dwarf walks user stacks, which -K leaves "
+			   "out");
 }
 
 /* The kernel's own limit on sampling rates (it lowers it when sampling
@@ -137,18 +207,249 @@ static int check_rate(uint64_t hz)
 	return 1;
 }
 
+/* The ring buffer of DWARF samples: a quarter second of samples of
+ * every CPU, in pages, a power of two from 64 to 16384. */
+static uint64_t buffer_pages(const struct opts *o)
+{
+	int ncpu = bpf_ncpus();
+	uint64_t bytes = o->hz * (uint64_t)(ncpu > 0 ? ncpu : 1) *
+			 (sizeof(struct prof_sample) + o->stack_bytes + 16) / 4;
+	uint64_t pages = 64;
+
+	while (pages < 16384 && pages * 4096 < bytes)
+		pages *= 2;
+	return pages;
+}
+
+static int cflags_of(const struct opts *o, int method, char (*buf)[48],
+		     const char **cflags)
+{
+	int n = stack_cflags(&o->s, buf, cflags);
+
+	snprintf(buf[n], 48, "-DSTACK_MODE=%d", method);
+	cflags[n] = buf[n];
+	n++;
+	snprintf(buf[n], 48, "-DSTACK_BYTES=%llu",
+		 (unsigned long long)o->stack_bytes);
+	cflags[n] = buf[n];
+	n++;
+	snprintf(buf[n], 48, "-DBUFFER_PAGES=%llu",
+		 (unsigned long long)buffer_pages(o));
+	cflags[n] = buf[n];
+	return n + 1;
+}
+
 static void print_ebpf(const struct opts *o)
 {
-	char buf[4][48];
-	const char *cflags[4];
-	int i, n = stack_cflags(&o->s, buf, cflags);
+	char buf[8][48];
+	const char *cflags[8];
+	int method = o->stack_mode == MODE_DWARF ? PROF_STACK_DWARF
+						 : PROF_STACK_FP;
+	int i, n = cflags_of(o, method, buf, cflags);
 
 	printf("// cflags:");
 	for (i = 0; i < n; i++)
 		printf(" %s", cflags[i]);
+	if (o->stack_mode == MODE_AUTO && !o->s.kernel_only)
+		printf(" (STACK_MODE: 1 fp or 2 dwarf, as --stack auto "
+		       "decides for the target)");
 	printf("\n// perf event: cpu-clock, %llu Hz, every CPU\n",
 	       (unsigned long long)o->hz);
 	fputs(profile_bpf_text, stdout);
+}
+
+/* --stack auto: DWARF when the executable has CFI and its own code keeps
+ * no frame pointers.  Says which under -v. */
+static void choose_stack(struct state *s)
+{
+	struct unwind_elf_info info;
+	const char *exe = s->run.t.exe;
+
+	if (s->o.stack_mode != MODE_AUTO || s->o.s.kernel_only) {
+		s->method = s->o.stack_mode == MODE_DWARF ? PROF_STACK_DWARF
+							  : PROF_STACK_FP;
+		vmsg("stacks: %s (--stack%s)",
+		     s->method == PROF_STACK_FP ? "fp" : "dwarf",
+		     s->o.s.kernel_only ? "; -K" : "");
+		return;
+	}
+	if (unwind_elf_info(exe, &info) != 0) {
+		s->method = PROF_STACK_FP;
+		vmsg("stacks: fp (auto: cannot read %s)", exe);
+		return;
+	}
+	s->method = unwind_elf_wants_dwarf(&info) ? PROF_STACK_DWARF
+						  : PROF_STACK_FP;
+	vmsg("stacks: %s (auto: %s has %s; %d of %d functions checked keep a "
+	     "frame pointer)", s->method == PROF_STACK_FP ? "fp" : "dwarf",
+	     s->run.t.exe_shown,
+	     info.has_eh_frame ? ".eh_frame" :
+	     info.has_debug_frame ? ".debug_frame" : "no CFI",
+	     info.with_fp, info.checked);
+}
+
+static const char *method_name(const struct state *s)
+{
+	return s->method == PROF_STACK_DWARF ? "dwarf" : "fp";
+}
+
+static const char *status_name(int st)
+{
+	return st == STACK_COPY_FAILED ? "copy_failed" : unwind_end_name(st);
+}
+
+/* ---- DWARF samples, unwound as they come ---- */
+
+static uint32_t urow_hash(const char *comm, int32_t id, int status)
+{
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (i = 0; i < 16 && comm[i]; i++)
+		h = (h ^ (unsigned char)comm[i]) * 16777619u;
+	h = (h ^ (uint32_t)id) * 16777619u;
+	return (h ^ (uint32_t)status) * 16777619u;
+}
+
+static int urow_grow(struct state *s)
+{
+	uint32_t cap = s->uicap ? s->uicap * 2 : 256, i, j, *n;
+	struct urow *r;
+
+	n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < s->nurows; i++) {
+		r = &s->urows[i];
+		for (j = urow_hash(r->comm, r->ustack, r->status) & (cap - 1);
+		     n[j]; j = (j + 1) & (cap - 1))
+			;
+		n[j] = i + 1;
+	}
+	free(s->uindex);
+	s->uindex = n;
+	s->uicap = cap;
+	return 0;
+}
+
+static int urow_add(struct state *s, const char *comm, int32_t id,
+		    int status)
+{
+	uint32_t j, k;
+	struct urow *r;
+
+	if ((s->nurows + 1) * 2 > s->uicap && urow_grow(s) != 0)
+		return -ENOMEM;
+	for (j = urow_hash(comm, id, status) & (s->uicap - 1);
+	     (k = s->uindex[j]); j = (j + 1) & (s->uicap - 1)) {
+		r = &s->urows[k - 1];
+		if (r->ustack == id && r->status == status &&
+		    strcmp(r->comm, comm) == 0) {
+			r->count++;
+			return 0;
+		}
+	}
+	if (s->nurows == s->urcap) {
+		uint32_t cap = s->urcap ? s->urcap * 2 : 256;
+
+		r = realloc(s->urows, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		s->urows = r;
+		s->urcap = cap;
+	}
+	r = &s->urows[s->nurows];
+	snprintf(r->comm, sizeof(r->comm), "%s", comm);
+	r->ustack = id;
+	r->status = status;
+	r->count = 1;
+	s->uindex[j] = ++s->nurows;
+	return 0;
+}
+
+static int on_sample(const void *data, size_t len, void *arg)
+{
+	struct unwind_frame frames[MAX_FRAMES];
+	uint64_t ips[MAX_FRAMES];
+	enum unwind_end end = UNWIND_OK;
+	struct state *s = arg;
+	struct prof_sample e;
+	char comm[17];
+	int32_t id = -EFAULT;
+	int n = 0, i, status;
+
+	if (len < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	if (e.stack_len > s->o.stack_bytes ||
+	    e.stack_len > len - sizeof(e))
+		e.stack_len = 0;
+	s->received++;
+	snprintf(comm, sizeof(comm), "%.16s", e.comm);
+	if (e.copy_err < 0) {
+		status = STACK_COPY_FAILED;
+	} else {
+		n = unwind_stack(s->unw, s->run.t.pid, (pid_t)e.tid,
+				 (const uint64_t *)e.regs,
+				 (const uint8_t *)data + sizeof(e), e.stack_len,
+				 0, frames, MAX_FRAMES, &end);
+		status = n < 0 ? UNWIND_BAD : (int)end;
+	}
+	for (i = 0; i < n; i++)
+		ips[i] = frames[i].pc;
+	s->status[status]++;
+	if (n > 0) {
+		s->frames_total += (uint64_t)n;
+		if (stacks_put(s->stacks, ips, n, &id) != 0)
+			id = -ENOMEM;
+	}
+	if (urow_add(s, comm, id, status) != 0)
+		s->unrowed++;
+	return 0;
+}
+
+static int open_reader(struct state *s)
+{
+	static const char *const name[] = { "prof_events" };
+	int fd, err;
+
+	if (s->method != PROF_STACK_DWARF || s->o.s.kernel_only)
+		return 0;
+	s->unw = unwinder_new(0);
+	if (!s->unw) {
+		msg("out of memory");
+		return -ENOMEM;
+	}
+	if (run_maps(&s->run, name, 1, &fd) != 0)
+		return -ENOENT;
+	err = events_open_ringbuf(&s->rd, fd, on_sample, s);
+	if (err)
+		msg("cannot open the sample buffer: %s", strerror(-err));
+	else
+		unwind_prepare(s->unw, s->run.t.pid);
+	return err;
+}
+
+/* The tracing loop with DWARF samples: read them as they come (their
+ * libraries may be unmapped later), until a signal, the duration or the
+ * target's exit. */
+static const char *read_samples(struct state *s)
+{
+	const char *reason;
+	int n;
+
+	for (;;) {
+		n = events_poll(s->rd, 100);
+		if (n < 0 && n != -EINTR) {
+			msg("reading samples: %s", strerror(-n));
+			return "error";
+		}
+		if (stop_signal)
+			return "signal";
+		reason = run_over(&s->run.t, s->begin_ns, s->o.s.duration);
+		if (reason)
+			return reason;
+	}
 }
 
 /* ---- reading the maps ---- */
@@ -161,6 +462,9 @@ static int on_row(const void *key, const void *value, void *arg)
 	struct stack_row row = { .ustack = k->ustack, .kstack = k->kstack,
 				 .count = *n, .value = *n };
 
+	if (k->fp_in_kernel)
+		row.method = "fp";
+
 	memcpy(row.thread, k->comm, sizeof(k->comm));
 	row.thread[16] = '\0';
 	return stack_rows_add(&s->rows, &row, s->o.s.thread);
@@ -171,6 +475,19 @@ static int collect(struct state *s)
 	int err = bpf_map_dump(s->fds[MAP_ROWS], on_row, s);
 	uint32_t i;
 
+	for (i = 0; !err && i < s->nurows; i++) {
+		const struct urow *u = &s->urows[i];
+		struct stack_row row = {
+			.ustack = u->ustack, .kstack = -EFAULT,
+			.count = u->count, .value = u->count,
+			.method = "dwarf",
+			.end = u->status == UNWIND_OK ? NULL
+						      : status_name(u->status),
+		};
+
+		snprintf(row.thread, sizeof(row.thread), "%s", u->comm);
+		err = stack_rows_add(&s->rows, &row, s->o.s.thread);
+	}
 	if (!err) {
 		stack_rows_sort(&s->rows);
 		err = stack_rows_resolve(&s->rows, s->stacks);
@@ -275,6 +592,11 @@ static void print_text(struct state *s, double secs)
 		if (stacks_shown(&k) && stacks_shown(&u))
 			printf("    --\n");
 		stacks_print(stdout, &u, 4, false);
+		if (r->end)
+			printf("    [user stack ended early: %s]\n", r->end);
+		else if (r->method && strcmp(r->method, "fp") == 0)
+			printf("    [user stack by frame pointers: the sample "
+			       "hit the kernel]\n");
 	}
 }
 
@@ -314,6 +636,43 @@ static int write_page(struct state *s, const char *reason)
 				 "samples", note);
 }
 
+/* "stacks (dwarf): 98 complete, 2 truncated" */
+static void stack_summary(const struct state *s)
+{
+	char line[1024];
+	size_t used;
+	int i;
+
+	if (s->method != PROF_STACK_DWARF || s->o.s.kernel_only)
+		return;
+	used = (size_t)snprintf(line, sizeof(line), "stacks (dwarf): %llu "
+				"samples in user mode unwound, %llu complete",
+				(unsigned long long)s->received,
+				(unsigned long long)s->status[UNWIND_OK]);
+	for (i = 1; i < NSTATUS && used < sizeof(line); i++)
+		if (s->status[i])
+			used += (size_t)snprintf(line + used,
+						 sizeof(line) - used,
+						 ", %llu %s",
+						 (unsigned long long)s->status[i],
+						 status_name(i));
+	used += (size_t)snprintf(line + used, sizeof(line) - used,
+				 "; %llu in the kernel, walked by frame "
+				 "pointers",
+				 (unsigned long long)s->counts[PROFC_FP_IN_KERNEL]);
+	msg("%s", line);
+	if (s->status[UNWIND_TRUNCATED])
+		msg("%llu stacks were deeper than the %llu bytes copied; raise "
+		    "--stack-size", (unsigned long long)s->status[UNWIND_TRUNCATED],
+		    (unsigned long long)s->o.stack_bytes);
+	if (s->counts[PROFC_LOST])
+		msg("%llu samples lost: the sample buffer was full",
+		    (unsigned long long)s->counts[PROFC_LOST]);
+	if (s->unrowed)
+		msg("%llu samples not counted: out of memory",
+		    (unsigned long long)s->unrowed);
+}
+
 static void summary(struct state *s, const char *reason, double secs)
 {
 	const uint64_t *c = s->counts;
@@ -328,7 +687,9 @@ static void summary(struct state *s, const char *reason, double secs)
 		       "\"lost_rows\":%llu,\"no_user_stack\":%llu,"
 		       "\"user_mode\":%llu,"
 		       "\"stack_collisions\":{\"user\":%llu,\"kernel\":%llu},"
-		       "\"stack_full\":{\"user\":%llu,\"kernel\":%llu}}\n",
+		       "\"stack_full\":{\"user\":%llu,\"kernel\":%llu},"
+		       "\"stack_method\":\"%s\",\"dwarf\":{\"sent\":%llu,"
+		       "\"lost\":%llu,\"complete\":%llu,\"in_kernel\":%llu}}\n",
 		       reason, secs, (unsigned long long)s->o.hz,
 		       (unsigned long long)c[PROFC_SAMPLES],
 		       (unsigned long long)c[PROFC_OURS],
@@ -339,7 +700,11 @@ static void summary(struct state *s, const char *reason, double secs)
 		       (unsigned long long)c[PROFC_USTACK_NONE],
 		       (unsigned long long)c[PROFC_KSTACK_NONE],
 		       (unsigned long long)ucol, (unsigned long long)kcol,
-		       (unsigned long long)ufull, (unsigned long long)kfull);
+		       (unsigned long long)ufull, (unsigned long long)kfull,
+		       method_name(s), (unsigned long long)c[PROFC_SENT],
+		       (unsigned long long)c[PROFC_LOST],
+		       (unsigned long long)s->status[UNWIND_OK],
+		       (unsigned long long)c[PROFC_FP_IN_KERNEL]);
 	fflush(stdout);
 	msg("%llu samples: %llu of PID %d (%llu without a user stack), %llu "
 	    "idle, %llu of other processes",
@@ -363,6 +728,7 @@ static void summary(struct state *s, const char *reason, double secs)
 	if (c[PROFC_KEYS_FULL])
 		msg("%llu samples not counted: the rows map was full",
 		    (unsigned long long)c[PROFC_KEYS_FULL]);
+	stack_summary(s);
 }
 
 static void announce(const struct state *s)
@@ -376,8 +742,11 @@ static void announce(const struct state *s)
 		return;
 	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", s->run.t.pid);
 	json_string(stdout, s->run.t.exe_shown);
-	printf(",\"hz\":%llu,\"cpus\":%d,\"thread\":",
-	       (unsigned long long)s->o.hz, s->run.ps.n);
+	printf(",\"hz\":%llu,\"cpus\":%d,\"stack_method\":\"%s\","
+	       "\"stack_bytes\":%llu,\"thread\":",
+	       (unsigned long long)s->o.hz, s->run.ps.n, method_name(s),
+	       (unsigned long long)(s->method == PROF_STACK_DWARF ?
+				    s->o.stack_bytes : 0));
 	if (s->o.s.thread)
 		json_string(stdout, s->o.s.thread);
 	else
@@ -388,12 +757,15 @@ static void announce(const struct state *s)
 
 static int run_loop(struct state *s)
 {
-	const char *reason = stack_wait(&s->o.s, &s->run.t, &stop_signal);
+	const char *reason = s->rd ? read_samples(s) :
+			     stack_wait(&s->o.s, &s->run.t, &stop_signal);
 	bool gone = strcmp(reason, "target exited") == 0;
 	double secs;
-	int rc = gone, err;
+	int rc = gone || strcmp(reason, "error") == 0, err;
 
 	run_detach(&s->run);
+	if (s->rd)
+		events_drain(s->rd);
 	secs = (double)(mono_ns() - s->begin_ns) / 1e9;
 	if (collect(s) != 0)
 		return 1;
@@ -426,10 +798,12 @@ static int run_loop(struct state *s)
 
 static int setup(struct state *s)
 {
-	char buf[4][48];
-	const char *cflags[4];
-	int n = stack_cflags(&s->o.s, buf, cflags);
+	char buf[8][48];
+	const char *cflags[8];
+	int n;
 
+	choose_stack(s);
+	n = cflags_of(&s->o, s->method, buf, cflags);
 	if (plan_perf(&s->run.plan, "profile_sample", PERF_TYPE_SOFTWARE,
 		      PERF_COUNT_SW_CPU_CLOCK, s->o.hz) != 0) {
 		msg("out of memory");
@@ -443,6 +817,9 @@ static int setup(struct state *s)
 		msg("out of memory");
 		return -1;
 	}
+	if (open_reader(s) != 0)
+		return -1;
+	stacks_prepare(s->stacks);
 	if (run_attach(&s->run) != 0)
 		return -1;
 	s->begin_ns = mono_ns();
@@ -481,8 +858,12 @@ int main(int argc, char **argv)
 		fclose(s.flame_out);
 		unlink(s.o.s.flame_path);
 	}
+	events_close(s.rd);
+	unwinder_free(s.unw);
 	stacks_free(s.stacks);
 	stack_rows_free(&s.rows);
 	flame_free(s.flame);
+	free(s.urows);
+	free(s.uindex);
 	return rc;
 }
