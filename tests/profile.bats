@@ -43,8 +43,10 @@ chain_pct() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		"$PROFILE" --ebpf -F 99 --stack fp -K
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "// cflags: -DWANT_USER=0 -DWANT_KERNEL=1 -DSTACK_ENTRIES=16384 -DMAX_ROWS=16384 -DSTACK_MODE=1 -DSTACK_BYTES=8192 -DBUFFER_PAGES="* ]]
+	[ "${lines[0]}" = "// cflags: -DWANT_USER=0 -DWANT_KERNEL=1 -DSTACK_ENTRIES=16384 -DMAX_ROWS=16384 -DSTACK_MODE=1" ]
 	[ "${lines[1]}" = "// perf event: cpu-clock, 99 Hz, every CPU" ]
+	run "$PROFILE" --ebpf --stack dwarf --stack-size 4096
+	[[ "${lines[0]}" == "// cflags: -DWANT_USER=1 -DWANT_KERNEL=1 -DSTACK_ENTRIES=16384 -DMAX_ROWS=16384 -DSTACK_MODE=2 -DSTACK_BYTES=4096 -DBUFFER_PAGES="[0-9]* ]]
 	[[ "$output" == *"int profile_sample(struct bpf_perf_event_data *ctx)"* ]]
 }
 

@@ -229,6 +229,9 @@ static int cflags_of(const struct opts *o, int method, char (*buf)[48],
 	snprintf(buf[n], 48, "-DSTACK_MODE=%d", method);
 	cflags[n] = buf[n];
 	n++;
+	/* only DWARF's text uses these: fp builds stay one cache entry */
+	if (method != PROF_STACK_DWARF)
+		return n;
 	snprintf(buf[n], 48, "-DSTACK_BYTES=%llu",
 		 (unsigned long long)o->stack_bytes);
 	cflags[n] = buf[n];
