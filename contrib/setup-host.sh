@@ -17,6 +17,11 @@ PKGS="$PKGS binutils libunwind-dev"
 # NodeSource's does) is kept: Debian's npm would conflict with it.
 PKGS="$PKGS chromium"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# ckb-offcpu, ckb-profile: the tests check by program id that nothing is
+# left loaded (bpftool) and build Rust fixtures for the demangler (rustc;
+# a rustup toolchain already on PATH is kept)
+PKGS="$PKGS bpftool"
+command -v rustc >/dev/null 2>&1 || PKGS="$PKGS rustc"
 
 log() { echo "setup-host: $*" >&2; }
 

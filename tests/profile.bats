@@ -177,14 +177,14 @@ chain_pct() {
 	need_root
 	[ -n "${RUSTC:-}" ] && [ "$RUSTC" != no ] || skip "rustc not installed"
 	cat > "$TMP/rustfix.rs" <<'EOF'
-use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 #[inline(never)]
 fn spin_leaf(n: u64) -> u64 {
     let mut x = 0u64;
     for i in 0..n {
-        x = black_box(x.wrapping_add(i));
+        // volatile: the loop stays (std::hint::black_box needs Rust 1.66)
+        unsafe { std::ptr::write_volatile(&mut x, x.wrapping_add(i)) };
     }
     x
 }
