@@ -22,6 +22,9 @@ command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # a rustup toolchain already on PATH is kept)
 PKGS="$PKGS bpftool"
 command -v rustc >/dev/null 2>&1 || PKGS="$PKGS rustc"
+# ckb-peers: network namespaces and packet drops in its suite, iperf3 in
+# make bench
+PKGS="$PKGS iproute2 nftables iperf3"
 
 log() { echo "setup-host: $*" >&2; }
 
