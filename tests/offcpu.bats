@@ -215,6 +215,7 @@ sel() { # THREAD STATE USER_FN KERNEL_FN
 	wait "$TRACER_PID" || rc=$?
 	[ "$rc" -eq 1 ]
 	grep -q "process $a_PID exited; stopping" "$TMP/e.err"
+	cat "$TMP/e.err" "$TMP/e.jsonl"
 	[ "$(stack_sum "$TMP/e.jsonl" blocks "$(sel fix-sleep S fix_sleep do_nanosleep)")" = 4 ]
 	jq -e -s '.[-1].reason == "target exited"' "$TMP/e.jsonl"
 }
