@@ -6,7 +6,7 @@
 
 #include "ksyms.h"
 
-#define NAME_MAX_LEN 256	/* longer kernel names are cut */
+#define NAME_MAX_LEN 128	/* longer kernel names are cut */
 
 static const char unknown[] = "[unknown]";
 

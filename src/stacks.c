@@ -335,10 +335,12 @@ static void name_kernel(struct stacks *s, struct sent *e, const uint64_t *ips,
 	e->n = k;
 }
 
-/* Each pending stack's addresses, read from the map; NULL rows for
- * stacks that could not be read. */
+/* Read each pending stack (from the map, or stacks_put()'s copy).  User
+ * stacks are named at once; kernel stacks keep their addresses (only as
+ * many as they have) in ips[i] until /proc/kallsyms has been read. */
 static int read_pending(struct stacks *s, uint64_t **ips, int *depth)
 {
+	uint64_t buf[STACK_DEPTH];
 	uint32_t i;
 	int d;
 
@@ -348,21 +350,29 @@ static int read_pending(struct stacks *s, uint64_t **ips, int *depth)
 		ips[i] = NULL;
 		if (e->done)
 			continue;
-		ips[i] = calloc(STACK_DEPTH, sizeof(uint64_t));
-		if (!ips[i])
-			return -ENOMEM;
+		memset(buf, 0, sizeof(buf));
 		if (e->own) {
-			memcpy(ips[i], e->own, (size_t)e->nown * sizeof(uint64_t));
-		} else if (bpf_map_get(s->fd, &e->id, ips[i]) != 0) {
-			free(ips[i]);
-			ips[i] = NULL;
+			memcpy(buf, e->own, (size_t)e->nown * sizeof(uint64_t));
+		} else if (bpf_map_get(s->fd, &e->id, buf) != 0) {
 			e->why = "not read";
 			e->done = true;
 			continue;
 		}
-		for (d = 0; d < STACK_DEPTH && ips[i][d]; d++)
-			if (e->kernel && ksyms_want(s->ks, lookup_addr(ips[i], d)))
+		for (d = 0; d < STACK_DEPTH && buf[d]; d++)
+			if (e->kernel && ksyms_want(s->ks, lookup_addr(buf, d)))
 				return -ENOMEM;
+		e->f = calloc((size_t)d + 1, sizeof(*e->f));
+		if (!e->f)
+			return -ENOMEM;
+		if (!e->kernel) {
+			name_user(s, e, buf, d);
+			e->done = true;
+			continue;
+		}
+		ips[i] = malloc(((size_t)d + 1) * sizeof(uint64_t));
+		if (!ips[i])
+			return -ENOMEM;
+		memcpy(ips[i], buf, (size_t)d * sizeof(uint64_t));
 		depth[i] = d;
 	}
 	return 0;
@@ -395,15 +405,7 @@ int stacks_resolve(struct stacks *s)
 
 		if (e->done || !ips[i])
 			continue;
-		e->f = calloc((size_t)depth[i] + 1, sizeof(*e->f));
-		if (!e->f) {
-			err = -ENOMEM;
-			break;
-		}
-		if (e->kernel)
-			name_kernel(s, e, ips[i], depth[i]);
-		else
-			name_user(s, e, ips[i], depth[i]);
+		name_kernel(s, e, ips[i], depth[i]);
 		e->done = true;
 	}
 	for (i = 0; ips && i < s->n; i++)
