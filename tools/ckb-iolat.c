@@ -572,8 +572,7 @@ static int report(struct state *s, double secs)
 	print_rows(s, secs);
 	rows_free(s);
 	s->intervals++;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static void summary(struct state *s, const char *reason)
@@ -641,8 +640,8 @@ static int run_loop(struct state *s)
 {
 	uint64_t begin = mono_ns(), last = begin, now, period;
 	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	const struct target *t = &s->run.t;
 	const char *reason = NULL;
-	int rc;
 
 	period = (uint64_t)(s->o.interval * 1e9);
 	for (;;) {
@@ -650,28 +649,29 @@ static int run_loop(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		reason = run_over(&s->run.t, begin, s->o.duration);
+		reason = run_over(t, begin, s->o.duration);
 		if (reason)
 			break;
 		if (now - last < period)
 			continue;
 		if (report(s, (double)(now - last) / 1e9) != 0)
-			return 0;
+			return out_flush() ? run_end(t, NULL) : 1;
 		last = now;
 		if (s->o.count && s->intervals >= s->o.count) {
 			summary(s, "count");
-			return 0;
+			return run_end(t, "count");
 		}
 	}
 	run_detach(&s->run);
+	if (!reason)
+		reason = "signal";
+	if (strcmp(reason, "output closed") == 0)
+		return run_end(t, reason);
 	now = mono_ns();
 	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
-		return 0;
-	rc = reason && strcmp(reason, "target exited") == 0;
-	summary(s, reason ? reason : "signal");
-	if (rc)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return rc;
+		return out_flush() ? run_end(t, NULL) : 1;
+	summary(s, reason);
+	return run_end(t, reason);
 }
 
 static int setup(struct state *s)

@@ -486,29 +486,31 @@ static int run(struct state *s)
 {
 	uint64_t begin = mono_ns(), checked = 0, now;
 	struct timespec batch = { 0, BATCH_NS };
+	const struct target *t = &s->ss.run.t;
 	const char *reason = "signal";
-	int rc = 0, n;
+	int n;
 
 	for (;;) {
 		n = events_poll(s->rd, (int)(CHECK_NS / 1000000));
 		if (n < 0 && n != -EINTR) {
 			msg("reading events: %s", strerror(-n));
-			rc = 1;
-			reason = "error";
-			break;
+			run_detach(&s->ss.run);
+			return 1;
 		}
 		if (stop_signal)
 			break;
 		now = mono_ns();
 		if (now - checked >= CHECK_NS) {
 			checked = now;
-			fflush(stdout);
-			check_lost(s);
-			if (!target_alive(&s->ss.run.t)) {
-				reason = "target exited";
-				rc = 1;
+			if (out_flush()) {
+				reason = NULL;
 				break;
 			}
+			check_lost(s);
+			reason = run_over(t, begin, s->o.duration);
+			if (reason)
+				break;
+			reason = "signal";
 		}
 		if (s->o.duration &&
 		    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
@@ -520,11 +522,11 @@ static int run(struct state *s)
 			nanosleep(&batch, NULL);
 	}
 	run_detach(&s->ss.run);
-	events_drain(s->rd);
-	summary(s, reason);
-	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
-		msg("process %d exited; stopping", s->ss.run.t.pid);
-	return rc;
+	if (reason && strcmp(reason, "output closed") != 0 && !out_flush()) {
+		events_drain(s->rd);
+		summary(s, reason);
+	}
+	return run_end(t, reason);
 }
 
 static void set_wall_offset(struct state *s)
