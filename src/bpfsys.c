@@ -377,6 +377,7 @@ static int load_prog(const struct bpf_image *img, const struct image_prog *p,
 			snprintf(err, errlen, "loading BPF program %s: %s%s",
 				 p->name, strerror(-fd),
 				 fd == -EPERM ? "; run as root" :
+				 fd == -EMFILE ? "; raise ulimit -n" :
 				 fd == -EACCES || fd == -EINVAL ?
 				 " (the verifier refused it; -v shows why)" :
 				 "");
@@ -399,7 +400,8 @@ int image_load(const struct bpf_image *img, struct bpf_obj *obj, char *err,
 			snprintf(err, errlen, "creating BPF map %s: %s%s",
 				 img->maps[i].name, strerror(-fd),
 				 fd == -EPERM ? "; run as root, or raise "
-				 "ulimit -l" : "");
+				 "ulimit -l" : fd == -EMFILE ? "; raise ulimit "
+				 "-n" : "");
 			goto fail;
 		}
 		snprintf(obj->map_names[i], IMAGE_NAME_LEN, "%s",

@@ -153,15 +153,17 @@ static const char *const kind_names[] = {
 
 static int attach_fail(const struct plan_probe *p, int rc)
 {
+	const char *hint = rc == -EMFILE ? "; raise ulimit -n (a descriptor "
+					   "per probe)" : "";
+
 	if (p->kind == PROBE_UPROBE || p->kind == PROBE_URETPROBE)
 		msg("cannot attach %s to %s in %s: %s%s", kind_names[p->kind],
 		    p->what, p->path, strerror(-rc),
 		    rc == -EOPNOTSUPP ? " (USDT semaphores need Linux 4.20+)"
-				      : "");
+				      : hint);
 	else
 		msg("cannot attach %s to %s: %s%s", kind_names[p->kind],
-		    p->what, strerror(-rc),
-		    rc == -EMFILE ? "; raise ulimit -n" : "");
+		    p->what, strerror(-rc), hint);
 	return rc;
 }
 
