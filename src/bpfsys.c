@@ -619,8 +619,13 @@ int tracepoint_id(const char *category, const char *name)
 	char path[512], buf[32];
 	ssize_t n;
 
-	if (!dir)
+	if (!dir) {
+		/* mounted, but only for root (mode 0700 by default)? */
+		if (access("/sys/kernel/tracing/events", X_OK) != 0 &&
+		    errno == EACCES)
+			return -EACCES;
 		return -ENODEV;
+	}
 	snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, category,
 		 name);
 	n = read_small_file(path, buf, sizeof(buf));

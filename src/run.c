@@ -50,6 +50,9 @@ int run_find_target(struct run *r, const struct target_opts *o,
 		    TARGET_DEFAULT_COMM);
 	else if (err == -ESRCH)
 		msg("no process with PID %d; check the PID with ps", pid);
+	else if (err == -EACCES)
+		msg("cannot inspect PID %d: %s; run as root, or as the user "
+		    "it runs as", pid, strerror(-err));
 	else if (err)
 		msg("cannot inspect PID %d: %s", pid, strerror(-err));
 	r->has_target = !err;
