@@ -9,6 +9,9 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# the fault matrix (tests/faults.bats): what is still loaded after a run;
+# strace for the cache's write protocol (tests/cache.bats)
+PKGS="$PKGS bpftool strace"
 
 log() { echo "setup-host: $*" >&2; }
 
