@@ -315,23 +315,6 @@ int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 								  err;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
 {
 	char name[64], tmp[96];
@@ -349,7 +332,7 @@ void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
 	if (!err && fd < 0)
 		err = -errno;
 	if (!err)
-		err = write_all(fd, buf, len);
+		err = write_full(fd, buf, len);
 	if (fd >= 0 && close(fd) != 0 && !err)
 		err = -errno;
 	if (!err && renameat(dfd, tmp, dfd, name) != 0)

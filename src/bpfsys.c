@@ -48,18 +48,23 @@ int bpf_map_del(int fd, const void *key)
 	return map_elem(BPF_MAP_DELETE_ELEM, fd, key, NULL);
 }
 
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	union bpf_attr a;
+
+	memset(info, 0, sizeof(*info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = sizeof(*info);
+	a.info.info = (uint64_t)(uintptr_t)info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+}
+
 int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
 {
 	struct bpf_map_info info;
-	union bpf_attr a;
-	int err;
+	int err = map_info(fd, &info);
 
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = (uint32_t)fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (uint64_t)(uintptr_t)&info;
-	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
 	if (err)
 		return err;
 	*type = info.type;
@@ -70,15 +75,8 @@ int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
 int bpf_map_sizes(int fd, uint32_t *key_size, uint32_t *value_size)
 {
 	struct bpf_map_info info;
-	union bpf_attr a;
-	int err;
+	int err = map_info(fd, &info);
 
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = (uint32_t)fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (uint64_t)(uintptr_t)&info;
-	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
 	if (err)
 		return err;
 	*key_size = info.key_size;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -38,6 +39,54 @@ double cli_seconds(const char *what, const char *s)
 	if (parse_seconds(s, 86400.0 * 365, &v) != 0)
 		usage_fail("bad %s '%s': want seconds > 0", what, s);
 	return v;
+}
+
+void cli_report_init(struct cli_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->interval = 1;
+	r->div = 1e3;
+	r->unit = "us";
+}
+
+bool cli_report_opt(struct cli_report *r, int opt, const char *arg,
+		    const char *usage, const char *own)
+{
+	if (opt != '?' && opt != ':' && strchr(own, opt))
+		return false;
+	switch (opt) {
+	case 'i':
+		r->interval = cli_seconds("interval", arg);
+		return true;
+	case 'd':
+	case 'D':
+		r->duration = cli_seconds("duration", arg);
+		return true;
+	case 'T': r->timestamp = true; return true;
+	case 'm': r->div = 1e6; r->unit = "ms"; return true;
+	case 'u': r->div = 1e3; r->unit = "us"; return true;
+	case 'j': r->json = true; return true;
+	case 'H': r->hist = true; return true;
+	case 'v': verbose = 1; return true;
+	case 'E': r->ebpf = true; return true;
+	case 'h':
+		fputs(usage, stdout);
+		exit(0);
+	}
+	fprintf(stderr, "%s: see %s --help\n", prog_name, prog_name);
+	exit(EXIT_USAGE);
+}
+
+void cli_report_args(struct cli_report *r, int argc, char **argv)
+{
+	if (optind < argc)
+		r->interval = cli_seconds("interval", argv[optind++]);
+	if (optind < argc &&
+	    parse_u64(argv[optind++], 1, UINT64_MAX, &r->count) != 0)
+		usage_fail("bad count '%s': want a whole number >= 1",
+			   argv[optind - 1]);
+	if (optind < argc)
+		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
 void cli_signals(void (*handler)(int), bool restart)

@@ -134,23 +134,6 @@ static int bcc_image(const struct bcc_api *a, const struct bpf_build *b,
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void child_main(int outfd, int errfd, const struct bpf_build *b,
 		       pid_t parent)
 {
@@ -182,7 +165,7 @@ static void child_main(int outfd, int errfd, const struct bpf_build *b,
 		r.status = bcc_image(&api, b, &img, r.err, sizeof(r.err));
 	if (!r.status)
 		r.status = image_encode(&img, &buf, &len);
-	if (write_all(outfd, &r, sizeof(r)) || (buf && write_all(outfd, buf, len)))
+	if (write_full(outfd, &r, sizeof(r)) || (buf && write_full(outfd, buf, len)))
 		_exit(2);
 	_exit(r.status ? 1 : 0);
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define LAT_MAX_LABELS 3
+#define LAT_MAX_LABELS 4
 
 /* The label columns: header text, width (negative: left-aligned, as
  * printf), and JSON field name. */
@@ -46,5 +46,32 @@ void lat_hist_text(FILE *f, const struct lat_cols *c, const struct lat_row *r,
  * "buckets":[[low,high,count],...]}. */
 void lat_row_json(FILE *f, const struct lat_cols *c, const struct lat_row *r,
 		  double secs, bool hist);
+
+/* ---- a report table: rows merged by label, printed and emptied ---- */
+
+struct agg_stats;
+struct lat_table;
+
+struct lat_print {
+	bool json, hist, timestamp;
+	double div;		/* 1e3: us, 1e6: ms */
+	const char *unit;	/* "us", "ms" */
+	const char *nothing;	/* the line when no row: "no file I/O" */
+};
+
+struct lat_table *lat_table_new(const struct lat_cols *c);
+void lat_table_free(struct lat_table *t);
+
+/* Add one key's interval into the row with these labels (one per label
+ * column), made if new; rows sort by the first label, then rank, then the
+ * other labels.  0 or -ENOMEM. */
+int lat_table_add(struct lat_table *t, const char *const *labels, int rank,
+		  const struct agg_stats *st, const uint64_t *slot,
+		  bool bytes_known);
+
+/* Print every row (table, histograms or JSON lines as p says) for an
+ * interval of secs seconds, then empty the table. */
+void lat_table_print(struct lat_table *t, FILE *f, const struct lat_print *p,
+		     double secs);
 
 #endif

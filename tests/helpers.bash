@@ -75,6 +75,27 @@ start_tracer() {
 	}
 }
 
+# start_nobtf STDOUT STDERR CMD...: like start_tracer, with CMD in a
+# private mount namespace where /sys/kernel/btf/vmlinux reads empty;
+# skips when the kernel has no BTF to hide.
+start_nobtf() {
+	local out=$1 err=$2
+	shift 2
+	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
+	[ -s /sys/kernel/btf/vmlinux ] || skip "this kernel has no BTF to hide"
+	# shellcheck disable=SC2016
+	unshare -m sh -c 'mount --make-rprivate /
+		mount --bind /dev/null /sys/kernel/btf/vmlinux
+		[ ! -s /sys/kernel/btf/vmlinux ] || exit 99
+		exec "$@"' sh "$@" > "$out" 2> "$err" &
+	TRACER_PID=$!
+	BGPIDS="$BGPIDS $TRACER_PID"
+	wait_for 60 grep -q '^Tracing' "$err" || {
+		cat "$err" >&2
+		return 1
+	}
+}
+
 # start_rdblat OUT ARGS...: ckb-rdblat in the background until attached.
 start_rdblat() {
 	local out=$1

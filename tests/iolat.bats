@@ -162,18 +162,8 @@ one_line_error() {
 
 @test "exact counts with BTF hidden (headers of another kernel only)" {
 	need_root
-	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
-	[ -s /sys/kernel/btf/vmlinux ] || skip "this kernel has no BTF to hide"
 	start_iofix a -t iolat-t4 -s 5 -w 3 "$TMP/data"
-	# shellcheck disable=SC2016
-	unshare -m sh -c 'mount --make-rprivate /
-		mount --bind /dev/null /sys/kernel/btf/vmlinux
-		[ ! -s /sys/kernel/btf/vmlinux ] || exit 99
-		exec "$0" -p "$1" -j' "$IOLAT" "$a_PID" \
-		> "$TMP/i.jsonl" 2> "$TMP/i.err" &
-	TRACER_PID=$!
-	BGPIDS="$BGPIDS $TRACER_PID"
-	wait_for 60 grep -q '^Tracing' "$TMP/i.err" || { cat "$TMP/i.err"; false; }
+	start_nobtf "$TMP/i.jsonl" "$TMP/i.err" "$IOLAT" -p "$a_PID" -j
 	run_iofix a
 	stop_pid INT "$TRACER_PID"
 	[ "$(rows_sum "$TMP/i.jsonl" count '.thread == "iolat-t4" and .syscall == "fsync"')" = 5 ]

@@ -20,6 +20,7 @@
 #include "../src/latency.h"
 #include "../src/report.h"
 #include "../src/run.h"
+#include "../src/ticker.h"
 #include "../src/util.h"
 #include "iolat.bpf.inc"
 
@@ -71,20 +72,7 @@ struct opts {
 	struct target_opts topt;
 	bool files;
 	uint32_t mask;
-	double interval, duration;
-	uint64_t count;
-	bool timestamp, json, hist, ebpf;
-	double div;
-	const char *unit;
-};
-
-/* A report row: merged keys of one label pair. */
-struct row {
-	char *label0;
-	uint32_t sys;
-	uint64_t count, sum, bytes, max;
-	uint32_t nslots, capslots;
-	struct { uint32_t slot; uint64_t n; } *slots;
+	struct cli_report r;
 };
 
 /* (fd, generation) -> file name, resolved once. */
@@ -99,11 +87,11 @@ struct state {
 	struct run run;
 	struct agg *agg;
 	int drops_fd, fdgen_fd, fdnames_fd;
-	struct row *rows;
-	int nrows, caprows;
-	uint64_t *dense;
+	struct lat_table *table;
 	struct name names[NAME_SLOTS];
 	int nnames;
+	struct lat_print print;
+	bool oom;
 	uint64_t intervals;
 	uint64_t totals[IO_NSYS];
 };
@@ -151,60 +139,25 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "files", no_argument, NULL, 'F' },
 		{ "syscalls", required_argument, NULL, 's' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "timestamp", no_argument, NULL, 'T' },
-		{ "milliseconds", no_argument, NULL, 'm' },
-		{ "microseconds", no_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "histogram", no_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "ebpf", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_REPORT_LONGS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->interval = 1;
-	o->div = 1e3;
-	o->unit = "us";
+	cli_report_init(&o->r);
 	o->mask = (1u << IO_NSYS) - 1;
 	while ((c = getopt_long(argc, argv, "p:Fs:i:d:TmujHvh", longs,
 				NULL)) != -1) {
+		if (cli_report_opt(&o->r, c, optarg, usage_text, "pFs"))
+			continue;
 		switch (c) {
 		case 'p': o->topt.pid = cli_pid(optarg); break;
 		case 'F': o->files = true; break;
 		case 's': parse_syscalls(o, optarg); break;
-		case 'i':
-			o->interval = cli_seconds("interval", optarg);
-			break;
-		case 'd':
-			o->duration = cli_seconds("duration", optarg);
-			break;
-		case 'T': o->timestamp = true; break;
-		case 'm': o->div = 1e6; o->unit = "ms"; break;
-		case 'u': o->div = 1e3; o->unit = "us"; break;
-		case 'j': o->json = true; break;
-		case 'H': o->hist = true; break;
-		case 'v': verbose = 1; break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-iolat --help\n", prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		o->interval = cli_seconds("interval", argv[optind++]);
-	if (optind < argc &&
-	    parse_u64(argv[optind++], 1, UINT64_MAX, &o->count) != 0)
-		usage_fail("bad count '%s': want a whole number >= 1",
-			   argv[optind - 1]);
-	if (optind < argc)
-		usage_fail("unexpected argument '%s'", argv[optind]);
+	cli_report_args(&o->r, argc, argv);
 }
 
 static void cflags_of(const struct opts *o, char (*buf)[48],
@@ -410,95 +363,6 @@ static void name_open_fds(struct state *s)
 
 /* ---- rows ---- */
 
-static struct row *row_of(struct state *s, const char *label, uint32_t sys)
-{
-	struct row *r;
-	int i;
-
-	for (i = 0; i < s->nrows; i++)
-		if (s->rows[i].sys == sys && strcmp(s->rows[i].label0, label) == 0)
-			return &s->rows[i];
-	if (s->nrows == s->caprows) {
-		r = realloc(s->rows, sizeof(*r) * (size_t)(s->caprows ? s->caprows * 2 : 64));
-		if (!r)
-			return NULL;
-		s->rows = r;
-		s->caprows = s->caprows ? s->caprows * 2 : 64;
-	}
-	r = &s->rows[s->nrows];
-	memset(r, 0, sizeof(*r));
-	r->label0 = strdup(label);
-	if (!r->label0)
-		return NULL;
-	r->sys = sys;
-	s->nrows++;
-	return r;
-}
-
-static void on_key(const void *key, const struct agg_stats *st,
-		   const uint64_t *slot, void *arg)
-{
-	const struct io_key *k = key;
-	struct state *s = arg;
-	char comm[17];
-	const char *label;
-	struct row *r;
-	uint32_t i;
-
-	if (k->sys >= IO_NSYS)
-		return;
-	if (s->o.files) {
-		label = file_name(s, k->fd, k->gen, 0);
-	} else {
-		memcpy(comm, k->comm, 16);
-		comm[16] = '\0';
-		label = comm;
-	}
-	r = row_of(s, label, k->sys);
-	if (!r)
-		return;
-	r->count += st->count;
-	r->sum += st->sum;
-	r->bytes += st->bytes;
-	if (st->max > r->max)
-		r->max = st->max;
-	s->totals[k->sys] += st->count;
-	for (i = 0; i < HIST_NBUCKETS; i++) {
-		if (!slot[i])
-			continue;
-		if (r->nslots == r->capslots) {
-			void *p = realloc(r->slots, sizeof(*r->slots) *
-					  (r->capslots ? r->capslots * 2 : 16));
-
-			if (!p)
-				return;
-			r->slots = p;
-			r->capslots = r->capslots ? r->capslots * 2 : 16;
-		}
-		r->slots[r->nslots].slot = i;
-		r->slots[r->nslots++].n = slot[i];
-	}
-}
-
-static int row_cmp(const void *x, const void *y)
-{
-	const struct row *a = x, *b = y;
-	int c = strcmp(a->label0, b->label0);
-
-	return c ? c : (int)a->sys - (int)b->sys;
-}
-
-static void rows_free(struct state *s)
-{
-	int i;
-
-	for (i = 0; i < s->nrows; i++) {
-		free(s->rows[i].label0);
-		free(s->rows[i].slots);
-	}
-	s->nrows = 0;
-}
-
 static const struct lat_cols thread_cols = {
 	2, { "THREAD", "SYSCALL" }, { -16, -15 }, { "thread", "syscall" },
 };
@@ -506,71 +370,41 @@ static const struct lat_cols file_cols = {
 	2, { "FILE", "SYSCALL" }, { -32, -15 }, { "file", "syscall" },
 };
 
-static void print_rows(struct state *s, double secs)
+static void on_key(const void *key, const struct agg_stats *st,
+		   const uint64_t *slot, void *arg)
 {
-	const struct lat_cols *c = s->o.files ? &file_cols : &thread_cols;
-	char ts[16], shown[40];
-	struct lat_row lr;
-	struct row *r;
-	uint32_t k;
-	int i, pass;
+	const struct io_key *k = key;
+	struct state *s = arg;
+	const char *labels[2];
+	char comm[17];
 
-	qsort(s->rows, (size_t)s->nrows, sizeof(*s->rows), row_cmp);
-	if (!s->o.json && s->o.timestamp) {
-		fmt_wallclock(ts, sizeof(ts));
-		printf("%s\n", ts);
+	if (k->sys >= IO_NSYS)
+		return;
+	if (s->o.files) {
+		labels[0] = file_name(s, k->fd, k->gen, 0);
+	} else {
+		memcpy(comm, k->comm, 16);
+		comm[16] = '\0';
+		labels[0] = comm;
 	}
-	if (!s->o.json && s->nrows)
-		lat_header(stdout, c);
-	if (!s->o.json && !s->nrows)
-		printf("no file I/O in the last %.1f s\n", secs);
-	for (pass = 0; pass < (s->o.hist && !s->o.json ? 2 : 1); pass++) {
-		for (i = 0; i < s->nrows; i++) {
-			r = &s->rows[i];
-			for (k = 0; k < r->nslots; k++)
-				s->dense[r->slots[k].slot] += r->slots[k].n;
-			memset(&lr, 0, sizeof(lr));
-			lr.label[0] = r->label0;
-			/* a long path keeps its end, where the file name is */
-			if (!s->o.json && strlen(r->label0) > 32) {
-				snprintf(shown, sizeof(shown), "...%s",
-					 r->label0 + strlen(r->label0) - 29);
-				lr.label[0] = shown;
-			}
-			lr.label[1] = sys_names[r->sys];
-			lr.count = r->count;
-			lr.sum_ns = r->sum;
-			lr.max_ns = r->max;
-			lr.bytes = r->bytes;
-			lr.bytes_known = (IO_BYTES_MASK >> r->sys) & 1;
-			lr.slot = s->dense;
-			if (s->o.json)
-				lat_row_json(stdout, c, &lr, secs, s->o.hist);
-			else if (pass == 0)
-				lat_row_text(stdout, c, &lr, secs, s->o.div);
-			else
-				lat_hist_text(stdout, c, &lr, s->o.unit,
-					      s->o.div);
-			for (k = 0; k < r->nslots; k++)
-				s->dense[r->slots[k].slot] = 0;
-		}
-	}
-	if (!s->o.json && s->nrows)
-		printf("%-*s latencies in %s\n", -c->width[0], "", s->o.unit);
-	if (!s->o.json)
-		printf("\n");
+	labels[1] = sys_names[k->sys];
+	s->totals[k->sys] += st->count;
+	if (lat_table_add(s->table, labels, (int)k->sys, st, slot,
+			  (IO_BYTES_MASK >> k->sys) & 1))
+		s->oom = true;
 }
 
 static int report(struct state *s, double secs)
 {
 	int err = agg_collect(s->agg, on_key, s);
 
+	if (!err && s->oom)
+		err = -ENOMEM;
 	if (err) {
 		msg("cannot read BPF maps: %s", strerror(-err));
 		return err;
 	}
-	print_rows(s, secs);
-	rows_free(s);
+	lat_table_print(s->table, stdout, &s->print, secs);
 	s->intervals++;
 	return out_flush();
 }
@@ -584,7 +418,7 @@ static void summary(struct state *s, const char *reason)
 
 	agg_lost(s->agg, &keys, &slots, &unsettled);
 	bpf_map_sum_u64(s->drops_fd, &z, &start);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"intervals\":"
 		       "%llu,\"counts\":{", reason,
 		       (unsigned long long)s->intervals);
@@ -621,7 +455,7 @@ static void announce(const struct state *s)
 		"%d (%s) by %s... Hit Ctrl-C to end.\n", n, s->run.ps.n,
 		s->run.t.pid, s->run.t.exe_shown,
 		s->o.files ? "file" : "thread");
-	if (!s->o.json)
+	if (!s->o.r.json)
 		return;
 	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", s->run.t.pid);
 	json_string(stdout, s->run.t.exe_shown);
@@ -636,39 +470,26 @@ static void announce(const struct state *s)
 	fflush(stdout);
 }
 
+static int report_cb(void *arg, double secs)
+{
+	return report(arg, secs);
+}
+
 static int run_loop(struct state *s)
 {
-	uint64_t begin = mono_ns(), last = begin, now, period;
-	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	struct ticker tk = { .interval = s->o.r.interval,
+			     .duration = s->o.r.duration, .count = s->o.r.count,
+			     .report = report_cb, .arg = s };
 	const struct target *t = &s->run.t;
-	const char *reason = NULL;
+	const char *reason = ticker_run(&tk, t, &stop_signal);
 
-	period = (uint64_t)(s->o.interval * 1e9);
-	for (;;) {
-		nanosleep(&nap, NULL);
-		now = mono_ns();
-		if (stop_signal)
-			break;
-		reason = run_over(t, begin, s->o.duration);
-		if (reason)
-			break;
-		if (now - last < period)
-			continue;
-		if (report(s, (double)(now - last) / 1e9) != 0)
-			return out_flush() ? run_end(t, NULL) : 1;
-		last = now;
-		if (s->o.count && s->intervals >= s->o.count) {
-			summary(s, "count");
-			return run_end(t, "count");
-		}
-	}
-	run_detach(&s->run);
-	if (!reason)
-		reason = "signal";
+	if (strcmp(reason, "output") == 0)
+		return out_flush() ? run_end(t, NULL) : 1;
 	if (strcmp(reason, "output closed") == 0)
 		return run_end(t, reason);
-	now = mono_ns();
-	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
+	/* nothing more comes in: the last interval is complete */
+	run_detach(&s->run);
+	if (strcmp(reason, "count") != 0 && ticker_last(&tk) != 0)
 		return out_flush() ? run_end(t, NULL) : 1;
 	summary(s, reason);
 	return run_end(t, reason);
@@ -683,8 +504,12 @@ static int setup(struct state *s)
 	int fds[2];
 
 	cflags_of(&s->o, buf, cflags);
-	s->dense = calloc(HIST_NBUCKETS, sizeof(*s->dense));
-	if (!s->dense || make_plan(s) != 0 ||
+	s->table = lat_table_new(s->o.files ? &file_cols : &thread_cols);
+	s->print = (struct lat_print){ .json = s->o.r.json, .hist = s->o.r.hist,
+				       .timestamp = s->o.r.timestamp,
+				       .div = s->o.r.div, .unit = s->o.r.unit,
+				       .nothing = "no file I/O" };
+	if (!s->table || make_plan(s) != 0 ||
 	    run_load(&s->run, iolat_bpf_text, cflags, 2) != 0 ||
 	    run_maps(&s->run, maps, 1, &s->drops_fd) != 0 ||
 	    (s->o.files && run_maps(&s->run, file_maps, 2, fds) != 0) ||
@@ -708,7 +533,7 @@ int main(int argc, char **argv)
 
 	prog_name = "ckb-iolat";
 	parse_opts(&s.o, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		print_ebpf(&s.o);
 		return 0;
 	}
@@ -722,9 +547,7 @@ int main(int argc, char **argv)
 	}
 	run_close(&s.run);
 	agg_free(s.agg);
-	rows_free(&s);
-	free(s.rows);
+	lat_table_free(s.table);
 	names_clear(&s);
-	free(s.dense);
 	return rc;
 }

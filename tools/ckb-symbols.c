@@ -42,8 +42,6 @@ static const char usage_text[] =
 "WRITE) resolves, 3 some do not, 2 bad usage or input (missing file, not\n"
 "ELF, truncated ELF, no such process), 1 other errors.\n";
 
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 struct opts {
 	pid_t pid;
 	const char *path;
@@ -804,6 +802,8 @@ static void json_row(const struct state *s, int row)
 	printf("{\"op\":\"%s\",\"layer\":\"%s\",", catalog_ops[cr->op].name,
 	       layer_short(cr->layer));
 	json_kv("symbol", cr->symbol, true);
+	json_kv("entry", cr->entry_fn, true);
+	json_kv("return", cr->return_fn, true);
 	printf("\"probed\":%s,\"sites\":[", row_probed(s, row) ? "true" :
 	       "false");
 	for (k = 0; h && k < h->nsites; k++)
@@ -828,6 +828,22 @@ static void json_ops(uint32_t mask)
 		first = false;
 	}
 	printf("]");
+}
+
+/* The operations: name, core, and the ops whose probes it needs. */
+static void json_op_table(void)
+{
+	int i;
+
+	printf("\"ops\":[");
+	for (i = 0; i < catalog_nops; i++) {
+		printf("%s{\"name\":\"%s\",\"core\":%s,\"needs\":", i ? "," : "",
+		       catalog_ops[i].name,
+		       catalog_ops[i].core ? "true" : "false");
+		json_ops(catalog_ops[i].needs);
+		printf("}");
+	}
+	printf("],");
 }
 
 static void json_funcs(const struct state *s)
@@ -916,6 +932,7 @@ static void print_json(const struct state *s)
 	json_kv("needed", s->needed[0] ? s->needed : NULL, true);
 	json_kv("layer", s->foreign ? NULL : layer_choice_name(s->r.choice),
 		true);
+	json_op_table();
 	printf("\"catalog\":[");
 	for (i = 0; i < catalog_nrows; i++) {
 		if (i)
