@@ -391,7 +391,7 @@ ft_clean() {
 	done
 	echo "$(grep -c _id "$ids") BPF objects and $(grep -c child "$ids") child processes seen; left after 15 s:${left:- none}"
 	[ -z "$left" ]
-	! grep -F -e "$exe" -e "/proc/$pid/" /sys/kernel/tracing/uprobe_events 2>/dev/null
+	! grep -F -e "$exe" -e "/proc/$pid/" /sys/kernel/tracing/uprobe_events 2>/dev/null || false
 	if kill -0 "$pid" 2>/dev/null; then
 		ft_pristine "$pid"
 	fi

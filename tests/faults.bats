@@ -149,7 +149,7 @@ compiling() {
 	ft_exit t 30
 	[ "$FT_RC" = 137 ]
 	ft_clean t a
-	! ls -A "$CKBTRACE_CACHE_DIR" 2>/dev/null | grep -v '\.bpf$'
+	! ls -A "$CKBTRACE_CACHE_DIR" 2>/dev/null | grep -v '\.bpf$' || false
 	ft_trace u a
 	ft work a
 	ft_signal u INT 60
