@@ -640,7 +640,10 @@ static int write_flame(struct state *s, uint64_t lost, const char *reason)
 		err = -errno;
 	s->flame_out = NULL;
 	if (err) {
-		msg("writing %s: %s", s->o.flame_path, strerror(-err));
+		msg("writing %s: %s; %s", s->o.flame_path, strerror(-err),
+		    err == -ENOSPC || err == -EDQUOT ? "free some space or try "
+		    "another --flame path" : "try another --flame path");
+		unlink(s->o.flame_path);	/* no page cut short */
 		return 1;
 	}
 	return 0;
