@@ -22,6 +22,8 @@
 #   T_ROUTINE         an ERE of the stderr lines it prints on every run
 #                     besides "Tracing ..." (a closing count, say), or ""
 #   T_TRACEFS         1 when it attaches tracepoints (no tracefs: refused)
+#   T_OUTFILE         its options, the last one naming a file to write
+#                     ("" when it writes none)
 #
 # Then: tests/faults-T.fault (one comment line), and T in FAULT_SUITES in
 # Makefile.am.
@@ -31,6 +33,7 @@ FAULT_TOOL=${FAULT_TOOL:?set FAULT_TOOL, or run through tests/run-faults}
 # ---- ckb-rdblat on ckb-dbsim ----
 rdblat_BIN="$top_builddir/tools/ckb-rdblat"
 rdblat_ROUTINE=""
+rdblat_OUTFILE=""
 rdblat_TRACEFS=0
 rdblat_target() { dbsim_target "$@"; }
 rdblat_work() { dbsim_work "$@"; }
@@ -43,8 +46,10 @@ rdblat_args() { printf '%s\n' -p "$1" -j -o GET,TXN_COMMIT; }
 
 # ---- ckb-slowops on ckb-dbsim, threshold 0: one event per operation ----
 slowops_BIN="$top_builddir/tools/ckb-slowops"
-slowops_ROUTINE="^ckb-slowops: [0-9]+ events, [0-9]+ lost; [0-9]+ operations under the threshold$"
+slowops_ROUTINE="^ckb-slowops: ([0-9]+ events, [0-9]+ lost; [0-9]+ operations under the threshold|stacks \\((fp|dwarf)\\): [0-9]+ complete.*)$"
 slowops_TRACEFS=0
+# with stacks, for the flame page: a buffer that holds the burst
+slowops_OUTFILE="--buffer-pages 4096 --flame"
 slowops_target() { dbsim_target "$@"; }
 slowops_work() { dbsim_work "$@"; }
 slowops_finish() { kill -TERM "$(pid_of "$1")"; }
@@ -62,6 +67,7 @@ slowops_args() { printf '%s\n' -p "$1" -j -o GET,TXN_COMMIT 0; }
 # ---- ckb-usdt on usdt-node ----
 usdt_BIN="$top_builddir/tools/ckb-usdt"
 usdt_ROUTINE=""
+usdt_OUTFILE=""
 usdt_TRACEFS=0
 usdt_target() {
 	local t=()
@@ -83,6 +89,7 @@ usdt_args() { printf '%s\n' -p "$1" -j net:inbound_message node:round; }
 # ---- ckb-iolat on iofix ----
 iolat_BIN="$top_builddir/tools/ckb-iolat"
 iolat_ROUTINE=""
+iolat_OUTFILE=""
 iolat_TRACEFS=1
 iolat_target() {
 	local t=()
@@ -105,6 +112,39 @@ iolat_got() {
 	     "pwrite64=$(rows_sum "$1" count '.thread == "ft-io" and .syscall == "pwrite64"')"
 }
 iolat_args() { printf '%s\n' -p "$1" -j -s fsync,pwrite64; }
+
+# ---- ckb-disklat on iofix writing with O_DIRECT to a loop device ----
+disklat_BIN="$top_builddir/tools/ckb-disklat"
+disklat_ROUTINE="^ckb-disklat: [0-9]+ requests; [0-9]+ still in flight at exit, [0-9]+ completions of requests issued before the start$"
+disklat_TRACEFS=1
+disklat_OUTFILE=""
+disklat_target() {
+	local t=()
+	[ -z "${FT_THREADS:-}" ] || t=(-T "$FT_THREADS")
+	[ -z "${FT_EXEC:-}" ] || t+=(-x "$FT_EXEC")
+	ft_loop
+	ft_launch "$1" "$IOFIX" -W -t ft-io -w 9 -k 4096 -o d "${t[@]}" "$FT_LOOP"
+}
+disklat_work() { iolat_work "$@"; }
+disklat_finish() { iolat_finish "$@"; }
+disklat_want() {
+	grep '^{' "$TMP/$1.out" | jq -r '"WS=\(.pwrite64)"'
+}
+disklat_got() {
+	echo "WS=$(rows_sum "$1" count '.rwbs == "WS" and (.time // "device") == "device"')"
+}
+disklat_args() { printf '%s\n' -d "$FT_LOOP" -p "$1" -j; }
+
+# ft_loop: a 64 MiB loop device over a file in $TMP, in FT_LOOP (once per
+# test; detached in teardown).
+ft_loop() {
+	[ -z "${FT_LOOP:-}" ] || return 0
+	command -v losetup >/dev/null || skip "losetup (util-linux) not installed"
+	truncate -s 64M "$TMP/disk.img"
+	FT_LOOP=$(losetup -f --show "$TMP/disk.img") ||
+		skip "cannot make a loop device here"
+	chmod 666 "$FT_LOOP"
+}
 
 # ---- ckb-dbsim, shared by the RocksDB tools ----
 dbsim_target() {
@@ -160,7 +200,12 @@ fault_setup() {
 	# the suite's own cache (setup_file), warm after the first compile
 	export CKBTRACE_CACHE_DIR="${FT_CACHE:-$FT_WORK}/cache"
 	unset CKBTRACE_NO_CACHE CKBTRACE_NO_UPROBE_MULTI
-	FT_THREADS="" FT_EXEC="" FT_NS="" FT_USER=""
+	FT_THREADS="" FT_EXEC="" FT_NS="" FT_USER="" FT_LOOP=""
+}
+
+fault_teardown() {
+	common_teardown
+	[ -z "${FT_LOOP:-}" ] || losetup -d "$FT_LOOP" 2>/dev/null || true
 }
 
 # ft_launch NAME PROGRAM ARGS...: start a target that prints "ready" and

@@ -26,7 +26,7 @@ setup() {
 }
 
 teardown() {
-	common_teardown
+	fault_teardown
 }
 
 # traced_run PREFIX...: trace target a under PREFIX (a command), make it
@@ -238,6 +238,53 @@ stopped_compiling() {
 	ft work a
 	ft_exit t 30
 	ft_one_line t 1 "No space left on device"
+	ft_clean t a
+}
+
+# outfile_spawn PREFIX...: the tool with its output file option naming
+# $TMP/out/page.html, under PREFIX (which makes $TMP/out a file system
+# that fails), on target a.
+outfile_spawn() {
+	local opt args
+	opt=$(ft_var OUTFILE)
+	[ -n "$opt" ] || skip "$TOOL_NAME writes no file (it has no -o FILE)"
+	mkdir "$TMP/out"
+	FT_PREFIX=("$@")
+	ft target a
+	mapfile -t args < <(ft args "$a_PID")
+	# shellcheck disable=SC2086
+	ft_spawn t $opt "$TMP/out/page.html" "${args[@]}"
+}
+
+@test "its output file (-o FILE) on a read-only file system: exit 1 at once, one line" {
+	# shellcheck disable=SC2016
+	outfile_spawn unshare -m --propagation private sh -c '
+		mount -t tmpfs -o ro,size=64k ft-ro "$0" || exit 99
+		exec "$@"' "$TMP/out"
+	ft_exit t 60
+	ft_one_line t 1 "Read-only file system"
+	ft_clean t a
+}
+
+@test "its output file (-o FILE) on a full file system: exit 1, one line, no partial file" {
+	# shellcheck disable=SC2016
+	outfile_spawn unshare -m --propagation private sh -c '
+		mount -t tmpfs -o size=64k ft-full "$0" || exit 99
+		dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null
+		(sleep 600 & echo $! > "$0.keeper")
+		exec "$@"' "$TMP/out"
+	ft_attached t
+	# a process that keeps the namespace, to look at the file system after
+	local keeper
+	keeper=$(cat "$TMP/out.keeper")
+	BGPIDS="$BGPIDS $keeper"
+	ft work a
+	ft_signal t INT 60
+	ft_one_line t 1 "No space left on device"
+	ft_exact t a
+	ft_json t
+	ls -A "/proc/$keeper/root$TMP/out"
+	[ "$(ls -A "/proc/$keeper/root$TMP/out")" = fill ]
 	ft_clean t a
 }
 
