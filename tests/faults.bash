@@ -28,6 +28,7 @@
 # Then: tests/faults-T.fault (one comment line), and T in FAULT_SUITES in
 # Makefile.am.
 
+# shellcheck disable=SC2034  # the table is read through ft_var
 FAULT_TOOL=${FAULT_TOOL:?set FAULT_TOOL, or run through tests/run-faults}
 
 # ---- ckb-rdblat on ckb-dbsim ----
@@ -371,7 +372,11 @@ ft_json() {
 ft_stderr() {
 	local routine
 	routine=$(ft_var ROUTINE)
-	grep -v '^Tracing ' "$TMP/$1.err" | { [ -n "$routine" ] && grep -vE "$routine" || cat; }
+	if [ -n "$routine" ]; then
+		grep -v '^Tracing ' "$TMP/$1.err" | grep -vE "$routine" || true
+	else
+		grep -v '^Tracing ' "$TMP/$1.err" || true
+	fi
 }
 
 # ft_quiet OUT: nothing on stderr but the banner and routine lines.

@@ -225,8 +225,8 @@ stopped_compiling() {
 	ft_clean t a
 }
 
-# No tool has an -o FILE option: the same fault through a redirection.
-@test "stdout a file on a full filesystem (no tool has -o FILE): exit 1, one line" {
+# The tracers write to stdout: a file on a full file system behind it.
+@test "stdout redirected to a file on a full file system: exit 1, one line" {
 	mkdir "$TMP/full"
 	# shellcheck disable=SC2016
 	FT_PREFIX=(unshare -m --propagation private sh -c '
