@@ -17,6 +17,9 @@ PKGS="$PKGS binutils libunwind-dev"
 # NodeSource's does) is kept: Debian's npm would conflict with it.
 PKGS="$PKGS chromium"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# ckb-peers: network namespaces and packet drops in its suite, iperf3 in
+# make bench
+PKGS="$PKGS iproute2 nftables iperf3"
 # the fault matrix (tests/faults.bats): what is still loaded after a run;
 # strace for the cache's write protocol (tests/cache.bats)
 PKGS="$PKGS bpftool strace"
