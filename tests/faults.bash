@@ -147,6 +147,47 @@ ft_loop() {
 	chmod 666 "$FT_LOOP"
 }
 
+# ---- ckb-peers on peerfix: a process that listens and connects ----
+peers_BIN="$top_builddir/tools/ckb-peers"
+peers_ROUTINE=""
+peers_TRACEFS=1
+peers_OUTFILE=""
+PEERFIX="${PEERFIX:-$top_builddir/tests/fixtures/peerfix}"
+peers_target() {
+	local t=()
+	[ -z "${FT_THREADS:-}" ] || t=(-T "$FT_THREADS")
+	[ -z "${FT_EXEC:-}" ] || t+=(-x "$FT_EXEC")
+	peers_server
+	# it listens too, so it has a TCP socket before it is told to connect
+	ft_launch "$1" "$PEERFIX" -W -L 127.0.0.1 -C 127.0.0.1 -P "$FT_SRV_PORT" \
+		-n 3 -q 1000 -r 2000 "${t[@]}"
+}
+peers_work() {
+	kill -USR1 "$(pid_of "$1")"
+	wait_for 60 grep -q '^{"done"' "$TMP/$1.out"
+}
+peers_finish() { kill -TERM "$(pid_of "$1")"; }
+peers_want() {
+	grep '^{"conn"' "$TMP/$1.out" | jq -s -r \
+		'"conns=\(length) tx=\([.[].tx] | add) rx=\([.[].rx] | add)"'
+}
+peers_got() {
+	jq -s -r --argjson port "$FT_SRV_PORT" \
+		'[.[] | select(.type == "interval" and .rport == $port)] |
+		"conns=\([.[] | .lport] | unique | length) tx=\([.[].tx_bytes] | add // 0) rx=\([.[].rx_bytes] | add // 0)"' "$1"
+}
+peers_args() { printf '%s\n' -p "$1" -j; }
+
+# peers_server: the server the peerfix targets connect to (once per
+# test), its port in FT_SRV_PORT.
+peers_server() {
+	[ -z "${FT_SRV_PORT:-}" ] || return 0
+	"$PEERFIX" -L 127.0.0.1 > "$TMP/peersrv.out" 2> "$TMP/peersrv.err" &
+	BGPIDS="$BGPIDS $!"
+	wait_for 10 grep -q '^ready' "$TMP/peersrv.out"
+	FT_SRV_PORT=$(jq -r 'select(.listen) | .port' < <(grep '^{' "$TMP/peersrv.out"))
+}
+
 # ---- ckb-dbsim, shared by the RocksDB tools ----
 dbsim_target() {
 	local t=()
@@ -201,7 +242,7 @@ fault_setup() {
 	# the suite's own cache (setup_file), warm after the first compile
 	export CKBTRACE_CACHE_DIR="${FT_CACHE:-$FT_WORK}/cache"
 	unset CKBTRACE_NO_CACHE CKBTRACE_NO_UPROBE_MULTI
-	FT_THREADS="" FT_EXEC="" FT_NS="" FT_USER="" FT_LOOP=""
+	FT_THREADS="" FT_EXEC="" FT_NS="" FT_USER="" FT_LOOP="" FT_SRV_PORT=""
 }
 
 fault_teardown() {
