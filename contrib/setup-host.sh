@@ -25,6 +25,9 @@ command -v rustc >/dev/null 2>&1 || PKGS="$PKGS rustc"
 # ckb-peers: network namespaces and packet drops in its suite, iperf3 in
 # make bench
 PKGS="$PKGS iproute2 nftables iperf3"
+# the fault matrix (tests/faults.bats): what is still loaded after a run;
+# strace for the cache's write protocol (tests/cache.bats)
+PKGS="$PKGS bpftool strace"
 
 log() { echo "setup-host: $*" >&2; }
 
