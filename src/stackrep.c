@@ -326,16 +326,18 @@ int stack_cflags(const struct stack_opts *o, char (*buf)[48],
 	return 4;
 }
 
-static int no_report(void *arg, double secs)
+/* Nothing to report before the end; once a second, whether what was
+ * written so far (the JSON start line) reached its place. */
+static int output_check(void *arg, double secs)
 {
-	return 0;
+	return out_flush();
 }
 
 const char *stack_wait(const struct stack_opts *o, const struct target *t,
 		       volatile sig_atomic_t *stop)
 {
-	struct ticker tk = { .interval = 86400.0 * 3650,
-			     .duration = o->duration, .report = no_report };
+	struct ticker tk = { .interval = 1, .duration = o->duration,
+			     .report = output_check };
 
 	return ticker_run(&tk, t, stop);
 }
@@ -363,7 +365,11 @@ int stack_flame_write(const struct stack_opts *o, FILE *out,
 	if (fclose(out) != 0 && !err)
 		err = -errno;
 	if (err) {
-		msg("writing %s: %s", o->flame_path, strerror(-err));
+		/* no partial page is left to be opened */
+		unlink(o->flame_path);
+		msg("cannot write %s: %s; %s", o->flame_path, strerror(-err),
+		    err == -ENOSPC || err == -EDQUOT ? "free some space or "
+		    "write it elsewhere" : "try another --flame path");
 		return 1;
 	}
 	return 0;

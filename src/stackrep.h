@@ -123,8 +123,9 @@ void stack_opts_args(struct stack_opts *o, int argc, char **argv);
 int stack_cflags(const struct stack_opts *o, char (*buf)[48],
 		 const char **cflags);
 
-/* Wait until a signal sets *stop, the duration passes or the target
- * exits; the reason, as ticker_run() says it. */
+/* Wait until a signal sets *stop, the duration passes, the target exits
+ * or exec()s, or standard output fails (checked once a second); the
+ * reason, as ticker_run() says it. */
 const char *stack_wait(const struct stack_opts *o, const struct target *t,
 		       volatile sig_atomic_t *stop);
 
@@ -132,7 +133,8 @@ const char *stack_wait(const struct stack_opts *o, const struct target *t,
  * anything is attached; 0, or 1 after saying why. */
 int stack_flame_open(const struct stack_opts *o, FILE **out);
 
-/* Write the page and close it; 0, or 1 after saying why. */
+/* Write the page and close it; 0, or 1 after saying why (and removing
+ * the partial file). */
 int stack_flame_write(const struct stack_opts *o, FILE *out,
 		      const struct flame *f, const char *title,
 		      const char *unit, const char *note);

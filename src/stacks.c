@@ -84,6 +84,11 @@ int stacks_prepare(struct stacks *s)
 	return symbolizer_prepare(s->sym, s->pid);
 }
 
+void stacks_keep_maps(struct stacks *s)
+{
+	symbolizer_keep(s->sym, s->pid);
+}
+
 static uint32_t hash32(uint32_t x)
 {
 	x ^= x >> 16;
@@ -389,14 +394,16 @@ int stacks_resolve(struct stacks *s)
 		err = read_pending(s, ips, depth);
 	if (!err) {
 		kerr = ksyms_resolve(s->ks);
+		/* the frames say "[unknown]"; why, only with -v: a tool run
+		 * with CAP_BPF and CAP_PERFMON but not as root sees zeros */
 		if (kerr && !s->ks_said) {
 			s->ks_said = true;
 			if (kerr == -EPERM)
-				msg("kernel frames are [unknown]: /proc/kallsyms "
+				vmsg("kernel frames are [unknown]: /proc/kallsyms "
 				    "shows no addresses (kernel.kptr_restrict); "
 				    "run as root");
 			else
-				msg("kernel frames are [unknown]: cannot read "
+				vmsg("kernel frames are [unknown]: cannot read "
 				    "/proc/kallsyms: %s", strerror(-kerr));
 		}
 	}

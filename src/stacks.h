@@ -42,6 +42,10 @@ void stacks_free(struct stacks *s);
  * -ESRCH. */
 int stacks_prepare(struct stacks *s);
 
+/* The process exec()ed or exited: name its stacks in the maps read
+ * before (symbolizer_keep()). */
+void stacks_keep_maps(struct stacks *s);
+
 /* Queue stack id (an id or a STACKID/-errno reason) of a key.  0 or
  * -ENOMEM. */
 int stacks_want(struct stacks *s, int32_t id, bool kernel);

@@ -42,6 +42,7 @@ struct proc {
 	pid_t pid;
 	struct mapping *maps;
 	size_t nmaps;
+	bool kept;		/* symbolizer_keep(): never read again */
 };
 
 struct named {
@@ -319,7 +320,7 @@ static struct proc *proc_get(struct symbolizer *s, pid_t pid, bool reload)
 	for (i = 0; i < s->nprocs; i++)
 		if (s->procs[i].pid == pid)
 			p = &s->procs[i];
-	if (p && !reload)
+	if (p && (!reload || p->kept))
 		return p;
 	if (!p) {
 		if (s->nprocs < MAX_PROCS) {
@@ -511,6 +512,15 @@ static struct named *name_frame(struct symbolizer *s, int mi, uint64_t vaddr,
 	c->mod = mi;
 	c->nlines = nlines;
 	return c;
+}
+
+void symbolizer_keep(struct symbolizer *s, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == pid)
+			s->procs[i].kept = true;
 }
 
 int symbolizer_prepare(struct symbolizer *s, pid_t pid)

@@ -349,7 +349,7 @@ static void summary(struct state *s, const char *reason, double secs)
 		       (unsigned long long)c[OFFC_USTACK_NONE],
 		       (unsigned long long)c[OFFC_NO_WAKEUP]);
 	}
-	fflush(stdout);
+	out_flush();
 	vmsg("%llu blocks counted, %llu under -m, %llu over -M; stack map "
 	     "collisions: %llu user, %llu kernel; stack map full: %llu user, "
 	     "%llu kernel; %llu without a user stack; %llu sleeps ended "
@@ -395,17 +395,19 @@ static void announce(const struct state *s)
 	else
 		printf("null");
 	printf("}\n");
-	fflush(stdout);
+	out_flush();
 }
 
 static int run_loop(struct state *s)
 {
 	const char *reason = stack_wait(&s->o.s, &s->run.t, &stop_signal);
-	bool gone = strcmp(reason, "target exited") == 0;
 	double secs;
-	int rc = gone;
+	int rc = 0;
 
 	run_detach(&s->run);
+	/* the stacks were taken in the maps the process had */
+	if (strncmp(reason, "target ", 7) == 0)
+		stacks_keep_maps(s->stacks);
 	secs = (double)(mono_ns() - s->begin_ns) / 1e9;
 	if (collect(s) != 0)
 		return 1;
@@ -426,9 +428,7 @@ static int run_loop(struct state *s)
 	if (s->flame_out && write_page(s, reason) != 0)
 		rc = 1;
 	s->flame_out = NULL;
-	if (gone)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return rc;
+	return run_end(&s->run.t, reason) || rc;
 }
 
 static int setup(struct state *s)

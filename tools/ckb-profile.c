@@ -438,6 +438,7 @@ static int open_reader(struct state *s)
  * target's exit. */
 static const char *read_samples(struct state *s)
 {
+	uint64_t checked = mono_ns(), now;
 	const char *reason;
 	int n;
 
@@ -452,6 +453,13 @@ static const char *read_samples(struct state *s)
 		reason = run_over(&s->run.t, s->begin_ns, s->o.s.duration);
 		if (reason)
 			return reason;
+		/* once a second: did the JSON start line reach its place? */
+		now = mono_ns();
+		if (now - checked >= 1000000000ull) {
+			checked = now;
+			if (out_flush() != 0)
+				return "output";
+		}
 	}
 }
 
@@ -708,7 +716,7 @@ static void summary(struct state *s, const char *reason, double secs)
 		       (unsigned long long)c[PROFC_LOST],
 		       (unsigned long long)s->status[UNWIND_OK],
 		       (unsigned long long)c[PROFC_FP_IN_KERNEL]);
-	fflush(stdout);
+	out_flush();
 	msg("%llu samples: %llu of PID %d (%llu without a user stack), %llu "
 	    "idle, %llu of other processes",
 	    (unsigned long long)c[PROFC_SAMPLES],
@@ -755,18 +763,20 @@ static void announce(const struct state *s)
 	else
 		printf("null");
 	printf("}\n");
-	fflush(stdout);
+	out_flush();
 }
 
 static int run_loop(struct state *s)
 {
 	const char *reason = s->rd ? read_samples(s) :
 			     stack_wait(&s->o.s, &s->run.t, &stop_signal);
-	bool gone = strcmp(reason, "target exited") == 0;
 	double secs;
-	int rc = gone || strcmp(reason, "error") == 0, err;
+	int rc = strcmp(reason, "error") == 0, err;
 
 	run_detach(&s->run);
+	/* the stacks were taken in the maps the process had */
+	if (strncmp(reason, "target ", 7) == 0)
+		stacks_keep_maps(s->stacks);
 	if (s->rd)
 		events_drain(s->rd);
 	secs = (double)(mono_ns() - s->begin_ns) / 1e9;
@@ -794,9 +804,7 @@ static int run_loop(struct state *s)
 	if (s->flame_out && write_page(s, reason) != 0)
 		rc = 1;
 	s->flame_out = NULL;
-	if (gone)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return rc;
+	return run_end(&s->run.t, reason) || rc;
 }
 
 static int setup(struct state *s)
