@@ -1,20 +1,19 @@
 /* ckb-offcpu: where and why a process's threads wait.  At sched_switch
  * the thread leaving the CPU is still the current task: its user and
- * kernel stacks are taken there (bpf_get_stackid walks them by frame
- * pointers) with the time and prev_state; sched_wakeup notes when it was
+ * kernel stacks are taken there (bpf_get_stack walks them by frame
+ * pointers; stacks.bpf.h keeps them by content) with the time and
+ * prev_state; sched_wakeup notes when it was
  * woken; the sched_switch that puts it back on a CPU (next_pid) closes
  * the block.  Only tracepoint fields (prev_pid, prev_state, next_pid,
  * pid) and helpers: no kernel struct.  Parameters (-D integers):
  *   MIN_NS, MAX_NS   count blocks of at least / at most this long
  *   WANT_USER        1: take user stacks
  *   WANT_KERNEL      1: take kernel stacks
- *   STACK_ENTRIES    stack map size
+ *   STACK_ENTRIES    stacks kept at most
  *   MAX_ROWS         rows map size
  *   MAX_THREADS      threads off CPU at once */
-#include <uapi/asm-generic/errno-base.h>
-
 #include "target.bpf.h"
-#include "stackid.h"
+#include "stacks.bpf.h"
 #include "offcpu.h"
 
 #ifndef MIN_NS
@@ -28,9 +27,6 @@
 #endif
 #ifndef WANT_KERNEL
 #define WANT_KERNEL 1
-#endif
-#ifndef STACK_ENTRIES
-#define STACK_ENTRIES 16384
 #endif
 #ifndef MAX_ROWS
 #define MAX_ROWS 16384
@@ -47,7 +43,6 @@ struct off_start {
 
 BPF_HASH(off_starts, u32, struct off_start, MAX_THREADS);
 BPF_HASH(off_rows, struct off_key, struct off_val, MAX_ROWS);
-BPF_STACK_TRACE(off_stacks, STACK_ENTRIES);
 BPF_PERCPU_ARRAY(off_counts, u64, OFFC_COUNT);
 
 static __always_inline void count(u32 i)
@@ -74,19 +69,6 @@ static __always_inline u32 state_of(s64 st)
 	if (st & 0x80)
 		return OFF_I;
 	return OFF_R;
-}
-
-static __always_inline s32 stack_of(void *ctx, u64 flags, u32 collision)
-{
-	s32 id = off_stacks.get_stackid(ctx, flags);
-
-	if (id == -EEXIST)
-		count(collision);
-	else if (id == -ENOMEM)
-		count(collision + 1);
-	else if (id < 0)
-		count(collision + 2);
-	return id;
 }
 
 static __always_inline void block_end(struct off_start *s, u64 now)
@@ -139,13 +121,10 @@ TRACEPOINT_PROBE(sched, sched_switch)
 			s.key.tid = prev;
 			s.key.state = st;
 			bpf_get_current_comm(&s.key.comm, sizeof(s.key.comm));
-			s.key.ustack = WANT_USER ?
-				stack_of(args, BPF_F_USER_STACK,
-					 OFFC_USTACK_COLLISION) :
-				STACKID_NOT_TAKEN;
-			s.key.kstack = WANT_KERNEL ?
-				stack_of(args, 0, OFFC_KSTACK_COLLISION) :
-				STACKID_NOT_TAKEN;
+			s.key.ustack = WANT_USER ? take_stack(args, 1) :
+						   STACK_NOT_TAKEN;
+			s.key.kstack = WANT_KERNEL ? take_stack(args, 0) :
+						     STACK_NOT_TAKEN;
 			if (off_starts.update(&prev, &s) != 0)
 				count(OFFC_STARTS_FULL);
 		} else {

@@ -14,10 +14,10 @@
 
 /* One row: a thread, where it was when it left the CPU, and why. */
 struct off_key {
+	__u64 ustack;		/* stack keys, or why not (stackid.h) */
+	__u64 kstack;
 	__u32 tid;
 	__u32 state;		/* OFF_* */
-	__s32 ustack;		/* stack ids, or why not (stackid.h) */
-	__s32 kstack;
 	char comm[16];
 };
 
@@ -28,19 +28,14 @@ struct off_val {
 	__u64 runq_ns;		/* of which runnable: wakeup to switch in */
 };
 
-/* Counters (a per-CPU array), OFFC_* indexes. */
+/* Counters (a per-CPU array), OFFC_* indexes; the stacks' own are in
+ * stackid.h. */
 #define OFFC_BLOCKS 0		/* blocks measured and counted */
 #define OFFC_UNDER 1		/* shorter than -m */
 #define OFFC_OVER 2		/* longer than -M */
 #define OFFC_KEYS_FULL 3	/* a new row found the rows map full */
 #define OFFC_STARTS_FULL 4	/* a switch out found the threads map full */
-#define OFFC_USTACK_COLLISION 5	/* bpf_get_stackid -EEXIST, user stack */
-#define OFFC_USTACK_FULL 6	/* -ENOMEM */
-#define OFFC_USTACK_NONE 7	/* -EFAULT: the thread has no user stack */
-#define OFFC_KSTACK_COLLISION 8
-#define OFFC_KSTACK_FULL 9
-#define OFFC_KSTACK_NONE 10
-#define OFFC_NO_WAKEUP 11	/* a sleep ended without a wakeup seen */
-#define OFFC_COUNT 12
+#define OFFC_NO_WAKEUP 5	/* a sleep ended without a wakeup seen */
+#define OFFC_COUNT 6
 
 #endif

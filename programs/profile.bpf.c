@@ -8,7 +8,7 @@
  *   STACK_MODE       PROF_STACK_FP or PROF_STACK_DWARF (profile.h)
  *   STACK_BYTES      DWARF: bytes of user stack copied per sample
  *   BUFFER_PAGES     DWARF: ring buffer size in pages (power of two)
- *   STACK_ENTRIES    stack map size
+ *   STACK_ENTRIES    stacks kept at most
  *   MAX_ROWS         rows map size
  *
  * With DWARF, a sample that hit user mode carries the user registers (the
@@ -20,7 +20,7 @@
 #include <uapi/asm-generic/errno-base.h>
 
 #include "target.bpf.h"
-#include "stackid.h"
+#include "stacks.bpf.h"
 #include "profile.h"
 
 #ifndef WANT_USER
@@ -38,15 +38,11 @@
 #ifndef BUFFER_PAGES
 #define BUFFER_PAGES 256
 #endif
-#ifndef STACK_ENTRIES
-#define STACK_ENTRIES 16384
-#endif
 #ifndef MAX_ROWS
 #define MAX_ROWS 16384
 #endif
 
 BPF_HASH(prof_rows, struct prof_key, u64, MAX_ROWS);
-BPF_STACK_TRACE(prof_stacks, STACK_ENTRIES);
 BPF_PERCPU_ARRAY(prof_counts, u64, PROFC_COUNT);
 #if STACK_MODE == PROF_STACK_DWARF && WANT_USER
 struct prof_record {
@@ -62,19 +58,6 @@ static __always_inline void count(u32 i)
 
 	if (c)
 		(*c)++;
-}
-
-static __always_inline s32 stack_of(void *ctx, u64 flags, u32 collision)
-{
-	s32 id = prof_stacks.get_stackid(ctx, flags);
-
-	if (id == -EEXIST)
-		count(collision);
-	else if (id == -ENOMEM)
-		count(collision + 1);
-	else if (id < 0)
-		count(collision + 2);
-	return id;
 }
 
 #if STACK_MODE == PROF_STACK_DWARF && WANT_USER
@@ -158,7 +141,7 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 #if STACK_MODE == PROF_STACK_DWARF && WANT_USER
 	if ((ctx->regs.cs & 3) == 3) {
 		/* user mode: no kernel stack, the user one unwound there */
-		count(PROFC_KSTACK_NONE);
+		count(PROFC_USER_MODE);
 		send_user(ctx, id);
 		return 0;
 	}
@@ -166,11 +149,8 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 	count(PROFC_FP_IN_KERNEL);
 #endif
 	bpf_get_current_comm(&k.comm, sizeof(k.comm));
-	k.ustack = WANT_USER ?
-		stack_of(ctx, BPF_F_USER_STACK, PROFC_USTACK_COLLISION) :
-		STACKID_NOT_TAKEN;
-	k.kstack = WANT_KERNEL ?
-		stack_of(ctx, 0, PROFC_KSTACK_COLLISION) : STACKID_NOT_TAKEN;
+	k.ustack = WANT_USER ? take_stack(ctx, 1) : STACK_NOT_TAKEN;
+	k.kstack = WANT_KERNEL ? take_stack(ctx, 0) : STACK_NOT_TAKEN;
 	v = prof_rows.lookup(&k);
 	if (v) {
 		__sync_fetch_and_add(v, 1);

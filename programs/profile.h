@@ -12,8 +12,8 @@
 
 /* One row of the map: a thread name and where it was on CPU. */
 struct prof_key {
-	__s32 ustack;		/* stack ids, or why not (stackid.h) */
-	__s32 kstack;
+	__u64 ustack;		/* stack keys, or why not (stackid.h) */
+	__u64 kstack;
 	char comm[16];
 	__u32 fp_in_kernel;	/* DWARF mode, but the sample hit the kernel:
 				 * the user stack is a frame-pointer walk */
@@ -34,21 +34,17 @@ struct prof_sample {
 	__u64 regs[PROF_NREGS];
 };
 
-/* Counters (a per-CPU array), PROFC_* indexes. */
+/* Counters (a per-CPU array), PROFC_* indexes; the stacks' own are in
+ * stackid.h. */
 #define PROFC_SAMPLES 0		/* every sample, on every CPU */
 #define PROFC_IDLE 1		/* the CPU was idle (PID 0) */
 #define PROFC_OTHER 2		/* another process ran */
 #define PROFC_OURS 3		/* the traced process ran */
 #define PROFC_KEYS_FULL 4	/* ours, but the rows map was full */
-#define PROFC_USTACK_COLLISION 5	/* bpf_get_stackid -EEXIST, user stack */
-#define PROFC_USTACK_FULL 6	/* -ENOMEM */
-#define PROFC_USTACK_NONE 7	/* -EFAULT: no user stack (a kernel worker) */
-#define PROFC_KSTACK_COLLISION 8
-#define PROFC_KSTACK_FULL 9
-#define PROFC_KSTACK_NONE 10	/* -EFAULT: the sample hit user mode */
-#define PROFC_SENT 11		/* DWARF: samples sent with a stack copy */
-#define PROFC_LOST 12		/* DWARF: ... the ring buffer had no room */
-#define PROFC_FP_IN_KERNEL 13	/* DWARF: in the kernel, walked by fp */
-#define PROFC_COUNT 14
+#define PROFC_SENT 5		/* DWARF: samples sent with a stack copy */
+#define PROFC_LOST 6		/* DWARF: ... the ring buffer had no room */
+#define PROFC_FP_IN_KERNEL 7	/* DWARF: in the kernel, walked by fp */
+#define PROFC_USER_MODE 8	/* DWARF: in user mode (no kernel stack) */
+#define PROFC_COUNT 9
 
 #endif

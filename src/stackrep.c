@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpfsys.h"
 #include "cli.h"
 #include "stackrep.h"
 #include "ticker.h"
@@ -373,4 +374,41 @@ int stack_flame_write(const struct stack_opts *o, FILE *out,
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- the stacks' counters ---- */
+
+int stack_counts_read(int fd, struct stack_counts *c)
+{
+	uint32_t i;
+	int err;
+
+	for (i = 0; i < STACKC_COUNT; i++) {
+		err = bpf_map_sum_u64(fd, &i, &c->v[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void stack_counts_say(const struct stack_counts *c, uint64_t entries)
+{
+	if (!c->v[STACKC_USER_FULL] && !c->v[STACKC_KERNEL_FULL])
+		return;
+	msg("%llu user and %llu kernel stacks not kept: the stack map was "
+	    "full (%llu stacks); raise --stack-storage-size",
+	    (unsigned long long)c->v[STACKC_USER_FULL],
+	    (unsigned long long)c->v[STACKC_KERNEL_FULL],
+	    (unsigned long long)entries);
+}
+
+void stack_counts_json(FILE *out, const struct stack_counts *c)
+{
+	fprintf(out, ",\"stacks\":{\"kept\":%llu,\"full\":{\"user\":%llu,"
+		"\"kernel\":%llu},\"none\":{\"user\":%llu,\"kernel\":%llu}}",
+		(unsigned long long)c->v[STACKC_KEPT],
+		(unsigned long long)c->v[STACKC_USER_FULL],
+		(unsigned long long)c->v[STACKC_KERNEL_FULL],
+		(unsigned long long)c->v[STACKC_USER_NONE],
+		(unsigned long long)c->v[STACKC_KERNEL_NONE]);
 }

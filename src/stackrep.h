@@ -18,7 +18,7 @@ struct stack_row {
 	char thread[17];
 	uint32_t tid;		/* 0: a row per thread name */
 	char state;		/* 0: none */
-	int32_t ustack, kstack;	/* stack ids, or why not (stackid.h) */
+	uint64_t ustack, kstack;	/* stack keys, or why not (stackid.h) */
 	uint64_t count;		/* blocks or samples */
 	uint64_t total_ns, max_ns, runq_ns;	/* off CPU; 0 for samples */
 	uint64_t value;		/* what rows are ordered and folded by */
@@ -72,6 +72,22 @@ int stack_rows_fold(const struct stack_rows *r, const struct stacks *st,
 		    const char *(*leaf)(const struct stack_row *row));
 
 void stack_rows_free(struct stack_rows *r);
+
+/* The counters of programs/stacks.bpf.h, summed over the CPUs. */
+struct stack_counts {
+	uint64_t v[STACKC_COUNT];	/* STACKC_* */
+};
+
+/* Read them from the stack_counts map: 0 or -errno. */
+int stack_counts_read(int fd, struct stack_counts *c);
+
+/* When the stack map was full: one line saying how many stacks it could
+ * not keep, and the remedy (--stack-storage-size, now entries). */
+void stack_counts_say(const struct stack_counts *c, uint64_t entries);
+
+/* ,"stacks":{"kept":..,"full":{"user":..,"kernel":..},"none":{...}}
+ * (a JSON member of a summary object). */
+void stack_counts_json(FILE *out, const struct stack_counts *c);
 
 /* ---- what both tools share on the command line and at the end ---- */
 

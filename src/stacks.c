@@ -10,12 +10,12 @@
 #include "symbolize.h"
 #include "util.h"
 
-#define STACK_DEPTH 127		/* PERF_MAX_STACK_DEPTH: a stack map value */
+#define STACK_DEPTH STACK_MAX_DEPTH
 
 static const char unknown[] = "[unknown]";
 
 struct sent {
-	int32_t id;
+	uint64_t id;
 	bool kernel;
 	bool done;
 	int n;
@@ -98,12 +98,17 @@ static uint32_t hash32(uint32_t x)
 	return x ^ (x >> 16);
 }
 
-static uint32_t key_hash(int32_t id, bool kernel)
+static uint32_t key_hash(uint64_t id, bool kernel)
 {
-	return hash32((uint32_t)id * 2 + kernel);
+	return hash32((uint32_t)(id ^ (id >> 32)) * 2 + kernel);
 }
 
-static struct sent *lookup(const struct stacks *s, int32_t id, bool kernel)
+static bool is_stack(uint64_t id)
+{
+	return (id & (STACK_KEY_BIT | STACK_OWN_BIT)) != 0;
+}
+
+static struct sent *lookup(const struct stacks *s, uint64_t id, bool kernel)
 {
 	uint32_t i, k;
 
@@ -139,12 +144,12 @@ static int index_grow(struct stacks *s)
 	return 0;
 }
 
-int stacks_want(struct stacks *s, int32_t id, bool kernel)
+int stacks_want(struct stacks *s, uint64_t id, bool kernel)
 {
 	struct sent *v;
 	uint32_t j;
 
-	if (id < 0 || lookup(s, id, kernel))
+	if (!is_stack(id) || lookup(s, id, kernel))
 		return 0;
 	if ((s->n + 1) * 2 > s->icap && index_grow(s) != 0)
 		return -ENOMEM;
@@ -198,7 +203,7 @@ static int owned_grow(struct stacks *s)
 	return 0;
 }
 
-int stacks_put(struct stacks *s, const uint64_t *ips, int n, int32_t *id)
+int stacks_put(struct stacks *s, const uint64_t *ips, int n, uint64_t *id)
 {
 	uint32_t j, k;
 	struct sent *e;
@@ -217,9 +222,7 @@ int stacks_put(struct stacks *s, const uint64_t *ips, int n, int32_t *id)
 			return 0;
 		}
 	}
-	if (s->nowned >= (uint32_t)INT32_MAX - STACKS_OWN_BASE)
-		return -ENOSPC;
-	*id = (int32_t)(STACKS_OWN_BASE + s->nowned);
+	*id = STACK_OWN_BIT | s->nowned;
 	err = stacks_want(s, *id, false);
 	if (err)
 		return err;
@@ -345,7 +348,8 @@ static void name_kernel(struct stacks *s, struct sent *e, const uint64_t *ips,
  * many as they have) in ips[i] until /proc/kallsyms has been read. */
 static int read_pending(struct stacks *s, uint64_t **ips, int *depth)
 {
-	uint64_t buf[STACK_DEPTH];
+	struct stack_ips kept;
+	uint64_t *buf = (uint64_t *)kept.ip;
 	uint32_t i;
 	int d;
 
@@ -355,15 +359,16 @@ static int read_pending(struct stacks *s, uint64_t **ips, int *depth)
 		ips[i] = NULL;
 		if (e->done)
 			continue;
-		memset(buf, 0, sizeof(buf));
+		memset(&kept, 0, sizeof(kept));
 		if (e->own) {
 			memcpy(buf, e->own, (size_t)e->nown * sizeof(uint64_t));
-		} else if (bpf_map_get(s->fd, &e->id, buf) != 0) {
+			kept.nr = (uint64_t)e->nown;
+		} else if (bpf_map_get(s->fd, &e->id, &kept) != 0) {
 			e->why = "not read";
 			e->done = true;
 			continue;
 		}
-		for (d = 0; d < STACK_DEPTH && buf[d]; d++)
+		for (d = 0; d < STACK_DEPTH && (uint64_t)d < kept.nr && buf[d]; d++)
 			if (e->kernel && ksyms_want(s->ks, lookup_addr(buf, d)))
 				return -ENOMEM;
 		e->f = calloc((size_t)d + 1, sizeof(*e->f));
@@ -422,23 +427,24 @@ int stacks_resolve(struct stacks *s)
 	return err;
 }
 
-const char *stacks_why(int32_t id)
+const char *stacks_why(uint64_t id)
 {
+	if (is_stack(id))
+		return NULL;
 	switch (id) {
-	case -EFAULT: return "no stack";
-	case -EEXIST: return "stack map collision";
-	case -ENOMEM: return "stack map full";
-	case STACKID_NOT_TAKEN: return "not taken";
+	case STACK_NONE: return "no stack";
+	case STACK_FULL: return "stack map full";
+	case STACK_NOT_TAKEN: return "not taken";
 	}
-	return id < 0 ? "not taken" : NULL;
+	return "not read";
 }
 
-struct sstack stacks_get(const struct stacks *s, int32_t id, bool kernel)
+struct sstack stacks_get(const struct stacks *s, uint64_t id, bool kernel)
 {
 	struct sstack st = { .kernel = kernel };
 	const struct sent *e;
 
-	if (id < 0) {
+	if (!is_stack(id)) {
 		st.why = stacks_why(id);
 		return st;
 	}

@@ -1,5 +1,5 @@
-/* The stacks of a BPF stack map (BPF_MAP_TYPE_STACK_TRACE), read once
- * and named: user frames through the symbolizer (the process's maps and
+/* The stacks a tool kept (programs/stacks.bpf.h: by content, under a
+ * hash of their addresses), read once and named: user frames through the symbolizer (the process's maps and
  * ELF symbols, C++ and Rust names demangled), kernel frames through
  * /proc/kallsyms (src/ksyms.h).  The output forms the stack tools share:
  * indented text, JSON arrays and folded frames (src/flame.h). */
@@ -20,8 +20,7 @@ struct sframe {
 };
 
 /* One stack, innermost frame first; n == 0 with why set when the key had
- * no stack ("no stack", "stack map collision", "stack map full", "not
- * taken", "not read"). */
+ * no stack ("no stack", "stack map full", "not taken", "not read"). */
 struct sstack {
 	int n;
 	const struct sframe *f;
@@ -31,8 +30,8 @@ struct sstack {
 
 struct stacks;
 
-/* Stacks of map_fd, user frames of process pid.  NULL when out of
- * memory. */
+/* Stacks of map_fd (stack_ips of stacks.bpf.h), user frames of process
+ * pid.  NULL when out of memory. */
 struct stacks *stacks_new(int map_fd, pid_t pid);
 void stacks_free(struct stacks *s);
 
@@ -46,18 +45,15 @@ int stacks_prepare(struct stacks *s);
  * before (symbolizer_keep()). */
 void stacks_keep_maps(struct stacks *s);
 
-/* Queue stack id (an id or a STACKID/-errno reason) of a key.  0 or
- * -ENOMEM. */
-int stacks_want(struct stacks *s, int32_t id, bool kernel);
+/* Queue the stack of a key (a kept stack's key, or a STACK_* reason,
+ * which needs nothing).  0 or -ENOMEM. */
+int stacks_want(struct stacks *s, uint64_t id, bool kernel);
 
-/* Stacks unwound in user space (src/unwind.h) get ids of their own, at
- * or above this. */
-#define STACKS_OWN_BASE 0x40000000
-
-/* Keep a user stack walked here, n addresses innermost first (the
- * first an instruction, the others return addresses), and queue it: *id
- * is the same for the same addresses.  0, or -ENOMEM / -ENOSPC. */
-int stacks_put(struct stacks *s, const uint64_t *ips, int n, int32_t *id);
+/* Keep a user stack walked here (src/unwind.h), n addresses innermost
+ * first (the first an instruction, the others return addresses), and
+ * queue it: *id, with STACK_OWN_BIT, is the same for the same addresses.
+ * 0 or -ENOMEM. */
+int stacks_put(struct stacks *s, const uint64_t *ips, int n, uint64_t *id);
 
 /* Read every queued stack from the map and name its frames: kernel
  * stacks lose their leading tracing frames (__traceiter_*, perf_trace_*:
@@ -69,10 +65,10 @@ int stacks_resolve(struct stacks *s);
 
 /* The stack of an id queued and resolved before (an unknown one has
  * why "not read"). */
-struct sstack stacks_get(const struct stacks *s, int32_t id, bool kernel);
+struct sstack stacks_get(const struct stacks *s, uint64_t id, bool kernel);
 
-/* Why a stack id is not a stack, in words; NULL for an id. */
-const char *stacks_why(int32_t id);
+/* Why a key is not a stack, in words; NULL for a stack. */
+const char *stacks_why(uint64_t id);
 
 /* Frame i of a stack as "fn+0x1f (module)" or, for a kernel frame,
  * "fn+0x1f"; strlen of the result. */

@@ -190,13 +190,9 @@ peers_server() {
 
 # ---- ckb-offcpu on cpufix: nanosleeps (S) and vfork waits (D) ----
 # Counted by thread name, state and kernel stack, which stay right after
-# the target exec()s or exits (its user frames may not).  Stacks whose
-# hash bucket in the BPF stack map holds another stack are counted and
-# said at the end: how many depends on the stacks' hashes (1000 threads
-# make enough stacks for a few).
-STACK_LOSS="[0-9]+ user and [0-9]+ kernel stacks lost to stack map collisions, [0-9]+ and [0-9]+ to a full stack map; raise --stack-storage-size \\(now [0-9]+\\)"
+# the target exec()s or exits (its user frames may not).
 offcpu_BIN="$top_builddir/tools/ckb-offcpu"
-offcpu_ROUTINE="^ckb-offcpu: $STACK_LOSS$"
+offcpu_ROUTINE=""
 offcpu_TRACEFS=1
 offcpu_OUTFILE="--flame"
 cpufix_target() {
@@ -227,7 +223,7 @@ offcpu_args() { printf '%s\n' -p "$1" -j; }
 # spun, and the tool must have seen it there, at least 90% of that
 # thread's samples in spin_leaf <- spin_mid <- spin_top <- spin_thread.
 profile_BIN="$top_builddir/tools/ckb-profile"
-profile_ROUTINE="^ckb-profile: ([0-9]+ samples: [0-9]+ of PID [0-9]+ \([0-9]+ without a user stack\), [0-9]+ idle, [0-9]+ of other processes|$STACK_LOSS)$"
+profile_ROUTINE="^ckb-profile: [0-9]+ samples: [0-9]+ of PID [0-9]+ \([0-9]+ without a user stack\), [0-9]+ idle, [0-9]+ of other processes$"
 profile_TRACEFS=0
 profile_OUTFILE="--flame"
 profile_target() { cpufix_target "$1" "$CPUFIX" -W -L -S 1500 -D 5; }

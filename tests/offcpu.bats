@@ -116,8 +116,8 @@ sel() { # THREAD STATE USER_FN KERNEL_FN
 		.state == "S") | .max_ns] | max < 40000000' "$TMP/o.jsonl"
 	jq -e -s '.[0].type == "start" and .[0].stack_method == "fp" and
 		(.[-1] | .type == "summary" and .lost_rows == 0 and
-		.lost_starts == 0 and .stack_collisions.user == 0 and
-		.stack_collisions.kernel == 0)' "$TMP/o.jsonl"
+		.lost_starts == 0 and .stacks.full.user == 0 and
+		.stacks.full.kernel == 0)' "$TMP/o.jsonl"
 }
 
 @test "-m and -M keep blocks by length and count the others" {
@@ -171,24 +171,27 @@ sel() { # THREAD STATE USER_FN KERNEL_FN
 	grep -q 'Off-CPU time of PID' "$TMP/f.html"
 }
 
-@test "a stack map too small: collisions counted, said, shown in -v and the rows" {
+@test "a stack map too small: the stacks it could not keep counted, said, in -v and the rows" {
 	need_root
 	start_cpufix a -s 10 -r 10 -V 5 -D 10
 	start_tracer "$TMP/s.jsonl" "$TMP/s.err" "$OFFCPU" -p "$a_PID" -j -v \
-		--stack-storage-size 1
+		--stack-storage-size 2
 	run_cpufix a
 	stop_pid INT "$TRACER_PID"
 	cat "$TMP/s.err"
-	local ucol kcol
-	ucol=$(jq -s '.[-1].stack_collisions.user' "$TMP/s.jsonl")
-	kcol=$(jq -s '.[-1].stack_collisions.kernel' "$TMP/s.jsonl")
-	[ $((ucol + kcol)) -gt 0 ]
-	grep -q "stack map collisions: $ucol user, $kcol kernel;" "$TMP/s.err"
-	grep -q "^ckb-offcpu: $ucol user and $kcol kernel stacks lost to stack map collisions, .*; raise --stack-storage-size (now 1)$" "$TMP/s.err"
-	# the blocks are counted all the same, under a stack that says why
-	jq -e -s 'any(.[]; .type == "stack" and (.user_missing == "stack map collision" or
-		.kernel_missing == "stack map collision"))' "$TMP/s.jsonl"
-	[ "$(stack_sum "$TMP/s.jsonl" blocks '.thread == "fix-pipe" and .state == "S"')" -ge 10 ]
+	local ufull kfull kept
+	ufull=$(jq -s '.[-1].stacks.full.user' "$TMP/s.jsonl")
+	kfull=$(jq -s '.[-1].stacks.full.kernel' "$TMP/s.jsonl")
+	kept=$(jq -s '.[-1].stacks.kept' "$TMP/s.jsonl")
+	[ "$kept" = 2 ] && [ $((ufull + kfull)) -gt 0 ]
+	grep -q "^ckb-offcpu: .* blocks counted, .*; 2 stacks kept, $ufull user and $kfull kernel ones not (the stack map was full);" "$TMP/s.err"
+	grep -q "^ckb-offcpu: $ufull user and $kfull kernel stacks not kept: the stack map was full (2 stacks); raise --stack-storage-size$" "$TMP/s.err"
+	# the blocks are counted all the same, under a stack that says why:
+	# exactly the fixture's reads, with their stacks or without
+	jq -e -s 'any(.[]; .type == "stack" and (.user_missing == "stack map full" or
+		.kernel_missing == "stack map full"))' "$TMP/s.jsonl"
+	[ "$(stack_sum "$TMP/s.jsonl" blocks '.thread == "fix-pipe" and .state == "S" and
+		(.kernel_missing == "stack map full" or any(.kernel[]; contains("pipe_read")))')" = 10 ]
 }
 
 @test "the text report: the top stacks with their frames, and the totals line" {

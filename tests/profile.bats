@@ -125,7 +125,7 @@ chain_pct() {
 	grep -q '^fix-spin;.*;spin_thread (cpufix);spin_top (cpufix);spin_mid (cpufix);spin_leaf (cpufix) [0-9]*$' "$TMP/f.folded"
 }
 
-@test "a stack map too small: collisions in -v, and no sample dropped" {
+@test "a stack map too small: the stacks it could not keep in -v, and no sample dropped" {
 	need_root
 	start_cpufix a -S 2000
 	start_tracer "$TMP/s.jsonl" "$TMP/s.err" "$PROFILE" -p "$a_PID" -F 199 -j -v \
@@ -133,15 +133,16 @@ chain_pct() {
 	run_cpufix a
 	stop_pid INT "$TRACER_PID"
 	cat "$TMP/s.err"
-	local ucol kcol
-	ucol=$(jq -s '.[-1].stack_collisions.user' "$TMP/s.jsonl")
-	kcol=$(jq -s '.[-1].stack_collisions.kernel' "$TMP/s.jsonl")
-	[ $((ucol + kcol)) -gt 0 ]
-	grep -q "^ckb-profile: stack map collisions: $ucol user, $kcol kernel;" "$TMP/s.err"
-	grep -q "^ckb-profile: $ucol user and $kcol kernel stacks lost to stack map collisions" "$TMP/s.err"
+	local ufull kfull
+	ufull=$(jq -s '.[-1].stacks.full.user' "$TMP/s.jsonl")
+	kfull=$(jq -s '.[-1].stacks.full.kernel' "$TMP/s.jsonl")
+	[ "$(jq -s '.[-1].stacks.kept' "$TMP/s.jsonl")" = 1 ]
+	[ $((ufull + kfull)) -gt 0 ]
+	grep -q "^ckb-profile: 1 stacks kept, $ufull user and $kfull kernel ones not (the stack map was full);" "$TMP/s.err"
+	grep -q "^ckb-profile: $ufull user and $kfull kernel stacks not kept: the stack map was full (1 stacks); raise --stack-storage-size$" "$TMP/s.err"
 	# rows without a stack still count their samples
 	jq -e -s '([.[] | select(.type == "stack") | .samples] | add) == .[-1].ours and
-		any(.[]; .type == "stack" and .user_missing == "stack map collision")' \
+		any(.[]; .type == "stack" and .user_missing == "stack map full")' \
 		"$TMP/s.jsonl"
 }
 

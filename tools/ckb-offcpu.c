@@ -46,7 +46,7 @@ static const char usage_text[] =
 "      --stack MODE     how user stacks are walked: fp (frame pointers, in\n"
 "                       the kernel) is the one way here; auto means fp\n"
 "  -n, --top N          stacks in the text report (default 10, 0: all)\n"
-"      --stack-storage-size N  stacks the stack map holds (default 16384)\n"
+"      --stack-storage-size N  distinct stacks kept at most (16384)\n"
 "  -d, --duration SEC   trace for SEC seconds (as the positional)\n"
 "  -v, --verbose        show the probes, compiler output and every counter\n"
 "      --ebpf           print the BPF program and its parameters, and exit\n"
@@ -68,9 +68,9 @@ struct opts {
 	uint64_t min_ns, max_ns;
 };
 
-enum { MAP_ROWS, MAP_STACKS, MAP_COUNTS, NMAPS };
-static const char *const map_names[] = { "off_rows", "off_stacks",
-					 "off_counts" };
+enum { MAP_ROWS, MAP_STACKS, MAP_COUNTS, MAP_STACK_COUNTS, NMAPS };
+static const char *const map_names[] = { "off_rows", "stack_ips",
+					 "off_counts", "stack_counts" };
 
 struct state {
 	struct opts o;
@@ -81,6 +81,7 @@ struct state {
 	struct flame *flame;
 	FILE *flame_out;
 	uint64_t counts[OFFC_COUNT];
+	struct stack_counts sc;
 	uint64_t begin_ns;
 };
 
@@ -218,6 +219,8 @@ static void read_counts(struct state *s)
 	for (i = 0; i < OFFC_COUNT; i++)
 		if (bpf_map_sum_u64(s->fds[MAP_COUNTS], &i, &s->counts[i]) != 0)
 			s->counts[i] = 0;
+	if (stack_counts_read(s->fds[MAP_STACK_COUNTS], &s->sc) != 0)
+		memset(&s->sc, 0, sizeof(s->sc));
 }
 
 static int collect(struct state *s)
@@ -326,46 +329,36 @@ static int write_page(struct state *s, const char *reason)
 
 static void summary(struct state *s, const char *reason, double secs)
 {
-	const uint64_t *c = s->counts;
-	uint64_t ucol = c[OFFC_USTACK_COLLISION], kcol = c[OFFC_KSTACK_COLLISION];
-	uint64_t ufull = c[OFFC_USTACK_FULL], kfull = c[OFFC_KSTACK_FULL];
+	const uint64_t *c = s->counts, *k = s->sc.v;
 
 	if (s->o.s.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"seconds\":"
 		       "%.3f,\"blocks\":%llu,\"under_min\":%llu,"
 		       "\"over_max\":%llu,\"filtered_rows\":%llu,"
 		       "\"lost_rows\":%llu,\"lost_starts\":%llu,"
-		       "\"stack_collisions\":{\"user\":%llu,\"kernel\":%llu},"
-		       "\"stack_full\":{\"user\":%llu,\"kernel\":%llu},"
-		       "\"no_user_stack\":%llu,\"no_wakeup\":%llu}\n", reason,
-		       secs, (unsigned long long)c[OFFC_BLOCKS],
+		       "\"no_wakeup\":%llu", reason, secs,
+		       (unsigned long long)c[OFFC_BLOCKS],
 		       (unsigned long long)c[OFFC_UNDER],
 		       (unsigned long long)c[OFFC_OVER],
 		       (unsigned long long)s->rows.filtered,
 		       (unsigned long long)c[OFFC_KEYS_FULL],
 		       (unsigned long long)c[OFFC_STARTS_FULL],
-		       (unsigned long long)ucol, (unsigned long long)kcol,
-		       (unsigned long long)ufull, (unsigned long long)kfull,
-		       (unsigned long long)c[OFFC_USTACK_NONE],
 		       (unsigned long long)c[OFFC_NO_WAKEUP]);
+		stack_counts_json(stdout, &s->sc);
+		printf("}\n");
 	}
 	out_flush();
-	vmsg("%llu blocks counted, %llu under -m, %llu over -M; stack map "
-	     "collisions: %llu user, %llu kernel; stack map full: %llu user, "
-	     "%llu kernel; %llu without a user stack; %llu sleeps ended "
-	     "without a wakeup seen", (unsigned long long)c[OFFC_BLOCKS],
+	vmsg("%llu blocks counted, %llu under -m, %llu over -M; %llu stacks "
+	     "kept, %llu user and %llu kernel ones not (the stack map was "
+	     "full); %llu without a user stack; %llu sleeps ended without a "
+	     "wakeup seen", (unsigned long long)c[OFFC_BLOCKS],
 	     (unsigned long long)c[OFFC_UNDER], (unsigned long long)c[OFFC_OVER],
-	     (unsigned long long)ucol, (unsigned long long)kcol,
-	     (unsigned long long)ufull, (unsigned long long)kfull,
-	     (unsigned long long)c[OFFC_USTACK_NONE],
+	     (unsigned long long)k[STACKC_KEPT],
+	     (unsigned long long)k[STACKC_USER_FULL],
+	     (unsigned long long)k[STACKC_KERNEL_FULL],
+	     (unsigned long long)k[STACKC_USER_NONE],
 	     (unsigned long long)c[OFFC_NO_WAKEUP]);
-	if (ucol + kcol + ufull + kfull)
-		msg("%llu user and %llu kernel stacks lost to stack map "
-		    "collisions, %llu and %llu to a full stack map; raise "
-		    "--stack-storage-size (now %llu)",
-		    (unsigned long long)ucol, (unsigned long long)kcol,
-		    (unsigned long long)ufull, (unsigned long long)kfull,
-		    (unsigned long long)s->o.s.stack_entries);
+	stack_counts_say(&s->sc, s->o.s.stack_entries);
 	if (c[OFFC_KEYS_FULL] || c[OFFC_STARTS_FULL])
 		msg("%llu blocks not counted: the rows map was full; %llu not "
 		    "timed: the threads map was full",

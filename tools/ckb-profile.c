@@ -62,7 +62,7 @@ static const char usage_text[] =
 "      --stack-size BYTES  dwarf: bytes of stack copied per sample (8192)\n"
 "  -n, --top N          functions and stacks in the text report (default\n"
 "                       10, 0: all)\n"
-"      --stack-storage-size N  stacks the stack map holds (default 16384)\n"
+"      --stack-storage-size N  distinct stacks kept at most (16384)\n"
 "  -d, --duration SEC   profile for SEC seconds (as the positional)\n"
 "  -v, --verbose        show the perf events, compiler output and every\n"
 "                       counter\n"
@@ -93,14 +93,14 @@ struct opts {
 /* DWARF: rows of samples unwound here, by thread name, stack and end. */
 struct urow {
 	char comm[17];
-	int32_t ustack;		/* stacks_put() id, or -EFAULT */
+	uint64_t ustack;	/* stacks_put() key, or STACK_NONE/_FULL */
 	int status;		/* UNWIND_*, STACK_COPY_FAILED */
 	uint64_t count;
 };
 
-enum { MAP_ROWS, MAP_STACKS, MAP_COUNTS, NMAPS };
-static const char *const map_names[] = { "prof_rows", "prof_stacks",
-					 "prof_counts" };
+enum { MAP_ROWS, MAP_STACKS, MAP_COUNTS, MAP_STACK_COUNTS, NMAPS };
+static const char *const map_names[] = { "prof_rows", "stack_ips",
+					 "prof_counts", "stack_counts" };
 
 struct state {
 	struct opts o;
@@ -111,6 +111,7 @@ struct state {
 	struct flame *flame;
 	FILE *flame_out;
 	uint64_t counts[PROFC_COUNT];
+	struct stack_counts sc;
 	uint64_t begin_ns;
 	int method;		/* PROF_STACK_FP or _DWARF */
 	uint64_t pages;		/* DWARF: ring buffer pages */
@@ -303,14 +304,14 @@ static const char *status_name(int st)
 
 /* ---- DWARF samples, unwound as they come ---- */
 
-static uint32_t urow_hash(const char *comm, int32_t id, int status)
+static uint32_t urow_hash(const char *comm, uint64_t id, int status)
 {
 	uint32_t h = 2166136261u;
 	int i;
 
 	for (i = 0; i < 16 && comm[i]; i++)
 		h = (h ^ (unsigned char)comm[i]) * 16777619u;
-	h = (h ^ (uint32_t)id) * 16777619u;
+	h = (h ^ (uint32_t)(id ^ (id >> 32))) * 16777619u;
 	return (h ^ (uint32_t)status) * 16777619u;
 }
 
@@ -335,7 +336,7 @@ static int urow_grow(struct state *s)
 	return 0;
 }
 
-static int urow_add(struct state *s, const char *comm, int32_t id,
+static int urow_add(struct state *s, const char *comm, uint64_t id,
 		    int status)
 {
 	uint32_t j, k;
@@ -378,7 +379,7 @@ static int on_sample(const void *data, size_t len, void *arg)
 	struct state *s = arg;
 	struct prof_sample e;
 	char comm[17];
-	int32_t id = -EFAULT;
+	uint64_t id = STACK_NONE;
 	int n = 0, i, status;
 
 	if (len < sizeof(e))
@@ -404,7 +405,7 @@ static int on_sample(const void *data, size_t len, void *arg)
 	if (n > 0) {
 		s->frames_total += (uint64_t)n;
 		if (stacks_put(s->stacks, ips, n, &id) != 0)
-			id = -ENOMEM;
+			id = STACK_FULL;
 	}
 	if (urow_add(s, comm, id, status) != 0)
 		s->unrowed++;
@@ -489,7 +490,7 @@ static int collect(struct state *s)
 	for (i = 0; !err && i < s->nurows; i++) {
 		const struct urow *u = &s->urows[i];
 		struct stack_row row = {
-			.ustack = u->ustack, .kstack = -EFAULT,
+			.ustack = u->ustack, .kstack = STACK_NONE,
 			.count = u->count, .value = u->count,
 			.method = "dwarf",
 			.end = u->status == UNWIND_OK ? NULL
@@ -508,6 +509,8 @@ static int collect(struct state *s)
 	for (i = 0; i < PROFC_COUNT; i++)
 		if (bpf_map_sum_u64(s->fds[MAP_COUNTS], &i, &s->counts[i]) != 0)
 			s->counts[i] = 0;
+	if (stack_counts_read(s->fds[MAP_STACK_COUNTS], &s->sc) != 0)
+		memset(&s->sc, 0, sizeof(s->sc));
 	return err;
 }
 
@@ -684,23 +687,24 @@ static void stack_summary(const struct state *s)
 		    (unsigned long long)s->unrowed);
 }
 
+/* Samples of the process in user mode: they have no kernel stack. */
+static uint64_t user_mode(const struct state *s)
+{
+	return s->counts[PROFC_USER_MODE] + s->sc.v[STACKC_KERNEL_NONE];
+}
+
 static void summary(struct state *s, const char *reason, double secs)
 {
-	const uint64_t *c = s->counts;
-	uint64_t ucol = c[PROFC_USTACK_COLLISION];
-	uint64_t kcol = c[PROFC_KSTACK_COLLISION];
-	uint64_t ufull = c[PROFC_USTACK_FULL], kfull = c[PROFC_KSTACK_FULL];
+	const uint64_t *c = s->counts, *k = s->sc.v;
 
-	if (s->o.s.json)
+	if (s->o.s.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"seconds\":"
 		       "%.3f,\"hz\":%llu,\"samples\":%llu,\"ours\":%llu,"
 		       "\"idle\":%llu,\"other\":%llu,\"filtered\":%llu,"
 		       "\"lost_rows\":%llu,\"no_user_stack\":%llu,"
-		       "\"user_mode\":%llu,"
-		       "\"stack_collisions\":{\"user\":%llu,\"kernel\":%llu},"
-		       "\"stack_full\":{\"user\":%llu,\"kernel\":%llu},"
-		       "\"stack_method\":\"%s\",\"dwarf\":{\"sent\":%llu,"
-		       "\"lost\":%llu,\"complete\":%llu,\"in_kernel\":%llu}}\n",
+		       "\"user_mode\":%llu,\"stack_method\":\"%s\","
+		       "\"dwarf\":{\"sent\":%llu,\"lost\":%llu,"
+		       "\"complete\":%llu,\"in_kernel\":%llu}",
 		       reason, secs, (unsigned long long)s->o.hz,
 		       (unsigned long long)c[PROFC_SAMPLES],
 		       (unsigned long long)c[PROFC_OURS],
@@ -708,34 +712,30 @@ static void summary(struct state *s, const char *reason, double secs)
 		       (unsigned long long)c[PROFC_OTHER],
 		       (unsigned long long)s->rows.filtered_value,
 		       (unsigned long long)c[PROFC_KEYS_FULL],
-		       (unsigned long long)c[PROFC_USTACK_NONE],
-		       (unsigned long long)c[PROFC_KSTACK_NONE],
-		       (unsigned long long)ucol, (unsigned long long)kcol,
-		       (unsigned long long)ufull, (unsigned long long)kfull,
+		       (unsigned long long)k[STACKC_USER_NONE],
+		       (unsigned long long)user_mode(s),
 		       method_name(s), (unsigned long long)c[PROFC_SENT],
 		       (unsigned long long)c[PROFC_LOST],
 		       (unsigned long long)s->status[UNWIND_OK],
 		       (unsigned long long)c[PROFC_FP_IN_KERNEL]);
+		stack_counts_json(stdout, &s->sc);
+		printf("}\n");
+	}
 	out_flush();
 	msg("%llu samples: %llu of PID %d (%llu without a user stack), %llu "
 	    "idle, %llu of other processes",
 	    (unsigned long long)c[PROFC_SAMPLES],
 	    (unsigned long long)c[PROFC_OURS], s->run.t.pid,
-	    (unsigned long long)c[PROFC_USTACK_NONE],
+	    (unsigned long long)k[STACKC_USER_NONE],
 	    (unsigned long long)c[PROFC_IDLE],
 	    (unsigned long long)c[PROFC_OTHER]);
-	vmsg("stack map collisions: %llu user, %llu kernel; stack map full: "
-	     "%llu user, %llu kernel; %llu samples in user mode (no kernel "
-	     "stack)", (unsigned long long)ucol, (unsigned long long)kcol,
-	     (unsigned long long)ufull, (unsigned long long)kfull,
-	     (unsigned long long)c[PROFC_KSTACK_NONE]);
-	if (ucol + kcol + ufull + kfull)
-		msg("%llu user and %llu kernel stacks lost to stack map "
-		    "collisions, %llu and %llu to a full stack map; raise "
-		    "--stack-storage-size (now %llu)",
-		    (unsigned long long)ucol, (unsigned long long)kcol,
-		    (unsigned long long)ufull, (unsigned long long)kfull,
-		    (unsigned long long)s->o.s.stack_entries);
+	vmsg("%llu stacks kept, %llu user and %llu kernel ones not (the stack "
+	     "map was full); %llu samples in user mode (no kernel stack)",
+	     (unsigned long long)k[STACKC_KEPT],
+	     (unsigned long long)k[STACKC_USER_FULL],
+	     (unsigned long long)k[STACKC_KERNEL_FULL],
+	     (unsigned long long)user_mode(s));
+	stack_counts_say(&s->sc, s->o.s.stack_entries);
 	if (c[PROFC_KEYS_FULL])
 		msg("%llu samples not counted: the rows map was full",
 		    (unsigned long long)c[PROFC_KEYS_FULL]);
