@@ -5,7 +5,6 @@
  *   BUFFER_PAGES   ring buffer size in pages (power of two)
  *   USER_STACK     1: record the user stack of each event
  *   STACK_ENTRIES  stacks kept at once */
-#define NEED_ERR 1
 #include "rocksdb_ops.bpf.h"
 #include "slowops.h"
 
@@ -84,6 +83,8 @@ static __always_inline void fill(struct pt_regs *ctx, struct slow_event *e,
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d)
 {
+	if (d->bytes_only)
+		return;
 	if (d->lat < THRESHOLD_NS) {
 		count(CNT_UNDER);
 		return;

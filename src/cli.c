@@ -60,8 +60,7 @@ bool cli_session_opt(struct session *ss, int opt, const char *arg)
 
 void cli_session_check(const struct session *ss)
 {
-	if (ss->pid && ss->binary)
-		usage_fail("-p and -b are exclusive");
+	(void)ss;
 }
 
 void cli_signals(void (*handler)(int), bool restart)

@@ -24,7 +24,8 @@ double cli_seconds(const char *what, const char *s);
 /* Take -p, -b and -o into the session; false for any other option. */
 bool cli_session_opt(struct session *ss, int opt, const char *arg);
 
-/* After option parsing: -p and -b together is bad usage. */
+/* After option parsing: checks what -p, -b and -o say together (-p with
+ * -b is one object in one process). */
 void cli_session_check(const struct session *ss);
 
 /* SIGINT and SIGTERM call handler (resuming interrupted writes when

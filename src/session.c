@@ -6,6 +6,7 @@
 #include "../programs/rdblat.h"
 #include "bpfsys.h"
 #include "session.h"
+#include "unprobed.h"
 #include "util.h"
 
 int session_find_target(struct session *s)
@@ -14,8 +15,15 @@ int session_find_target(struct session *s)
 	int n, i, err;
 
 	if (s->binary) {
-		err = target_from_path(&s->t, s->binary);
-		if (err == -ENOENT)
+		err = s->pid ? target_from_pid_path(&s->t, s->pid, s->binary) :
+			       target_from_path(&s->t, s->binary);
+		if (err == -ESRCH)
+			msg("no process with PID %d; check it with pgrep -x ckb",
+			    s->pid);
+		else if (err == -ENXIO)
+			msg("process %d does not map %s; see its objects in "
+			    "/proc/%d/maps", s->pid, s->binary, s->pid);
+		else if (err == -ENOENT)
 			msg("no such file %s; pass the node executable or its "
 			    "librocksdb.so", s->binary);
 		else if (err == -EISDIR)
@@ -53,22 +61,12 @@ int session_find_target(struct session *s)
 
 static int explain_unresolved(struct session *s)
 {
-	const struct elf_file *exe = &s->r.files[0];
-	const char *who = s->t.exe_shown;
+	char what[1024], remedy[PATH_MAX + 64];
+	int err = catalog_explain(&s->r, &s->t, s->mask, what, sizeof(what),
+				  remedy, sizeof(remedy));
 
-	if (!s->t.pid && (elf_imports_prefix(exe, "rocksdb_") ||
-			  elf_imports_prefix(exe, "_ZN7rocksdb")))
-		msg("%s links RocksDB dynamically; use -b with its "
-		    "librocksdb.so, or -p PID", who);
-	else if (!exe->has_symtab && elf_contains(exe, "rocksdb"))
-		msg("no RocksDB symbols in %s (stripped?); use a build that "
-		    "keeps .symtab", who);
-	else if (s->t.pid)
-		msg("process %d (%s) uses no RocksDB: no RocksDB symbols in "
-		    "its executable or mapped libraries", s->t.pid, who);
-	else
-		msg("no RocksDB symbols in %s; it does not use RocksDB", who);
-	return -ENOENT;
+	msg("%s; %s", what, remedy);
+	return err;
 }
 
 int session_resolve(struct session *s)
@@ -77,6 +75,8 @@ int session_resolve(struct session *s)
 	int err, i;
 
 	err = catalog_resolve(&s->r, &s->t, attach);
+	vmsg("looked at %d mapped objects; RocksDB in %d besides the "
+	     "executable", s->t.nobjects, s->t.nlibs);
 	if (err == -ENOEXEC) {
 		msg("%s is not an ELF file; pass the node executable or "
 		    "librocksdb.so", s->t.exe_shown);
@@ -91,15 +91,9 @@ int session_resolve(struct session *s)
 		return explain_unresolved(s);
 	vmsg("%s: layer %s, %d file(s)", s->t.exe_shown,
 	     layer_choice_name(s->r.choice), s->r.nfiles);
-	for (i = 0; i < catalog_nops; i++) {
-		if (!(missing & (1u << i)))
-			continue;
-		if (s->explicit_ops)
-			msg("warning: no symbol for %s in %s; it will not be "
-			    "reported", catalog_ops[i].name, s->t.exe_shown);
-		else
-			vmsg("no symbol for %s", catalog_ops[i].name);
-	}
+	for (i = 0; i < catalog_nops; i++)
+		if (missing & (1u << i))
+			session_warn_missing(s, i);
 	return 0;
 }
 
@@ -137,8 +131,7 @@ int session_load(struct session *s, const char *text,
 
 	if (ncflags > 15 || nmaps > SESSION_MAX_MAPS)
 		return -E2BIG;
-	snprintf(dedup, sizeof(dedup), "-DDEDUP=%d",
-		 s->r.choice == CHOOSE_BOTH);
+	snprintf(dedup, sizeof(dedup), "-DDEDUP=%d", catalog_nesting(&s->r));
 	all[0] = dedup;
 	for (i = 0; i < ncflags; i++)
 		all[1 + i] = cflags[i];
@@ -211,6 +204,7 @@ void session_announce(const struct session *s, const char *what)
 			"end.\n", what, nops, s->ps.n,
 			s->multi ? "uprobe links" : "probes",
 			layer_choice_name(s->r.choice), s->t.exe_shown);
+	session_announce_unprobed(s);
 }
 
 void session_close(struct session *s)

@@ -134,7 +134,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	memset(o, 0, sizeof(*o));
 	o->threshold_ns = 10000000;
 	o->pages = 256;
-	ss->mask = (1u << OP_COUNT) - 1;
+	ss->mask = catalog_default_mask();
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
 		if (cli_session_opt(ss, c, optarg))
