@@ -5,7 +5,7 @@
 #include "unprobed.h"
 #include "util.h"
 
-uint32_t session_unprobed(const struct session *s)
+uint32_t rocksdb_unprobed(const struct rocksdb_run *s)
 {
 	uint32_t all = (1u << catalog_nops) - 1, off = 0;
 	int i;
@@ -17,30 +17,30 @@ uint32_t session_unprobed(const struct session *s)
 	       (s->explicit_ops ? 0 : off & all);
 }
 
-void session_unprobed_why(const struct session *s, int op, char *buf,
+void rocksdb_unprobed_why(const struct rocksdb_run *s, int op, char *buf,
 			  size_t len)
 {
 	if (!(s->mask & (1u << op)) && catalog_ops[op].why_off)
 		snprintf(buf, len, "%s", catalog_ops[op].why_off);
 	else
-		catalog_why(&s->r, &s->t, op, buf, len);
+		catalog_why(&s->r, &s->run.t, op, buf, len);
 }
 
-void session_warn_missing(const struct session *s, int op)
+void rocksdb_warn_missing(const struct rocksdb_run *s, int op)
 {
 	char why[512];
 
-	session_unprobed_why(s, op, why, sizeof(why));
+	rocksdb_unprobed_why(s, op, why, sizeof(why));
 	if (s->explicit_ops)
 		msg("warning: cannot probe %s in %s: %s; it will not be "
-		    "reported", catalog_ops[op].name, s->t.exe_shown, why);
+		    "reported", catalog_ops[op].name, s->run.t.exe_shown, why);
 	else
 		vmsg("cannot probe %s: %s", catalog_ops[op].name, why);
 }
 
-void session_announce_unprobed(const struct session *s)
+void rocksdb_announce_unprobed(const struct rocksdb_run *s)
 {
-	uint32_t m = session_unprobed(s);
+	uint32_t m = rocksdb_unprobed(s);
 	char why[512];
 	int i;
 	bool first = true;
@@ -51,7 +51,7 @@ void session_announce_unprobed(const struct session *s)
 	for (i = 0; i < catalog_nops; i++) {
 		if (!(m & (1u << i)))
 			continue;
-		session_unprobed_why(s, i, why, sizeof(why));
+		rocksdb_unprobed_why(s, i, why, sizeof(why));
 		fprintf(stderr, "%s %s (%s)", first ? "" : ",",
 			catalog_ops[i].name, why);
 		first = false;
@@ -59,9 +59,9 @@ void session_announce_unprobed(const struct session *s)
 	fprintf(stderr, ".\n");
 }
 
-void session_json_unprobed(const struct session *s, FILE *f)
+void rocksdb_json_unprobed(const struct rocksdb_run *s, FILE *f)
 {
-	uint32_t m = session_unprobed(s);
+	uint32_t m = rocksdb_unprobed(s);
 	char why[512];
 	int i;
 	bool first = true;
@@ -70,7 +70,7 @@ void session_json_unprobed(const struct session *s, FILE *f)
 	for (i = 0; i < catalog_nops; i++) {
 		if (!(m & (1u << i)))
 			continue;
-		session_unprobed_why(s, i, why, sizeof(why));
+		rocksdb_unprobed_why(s, i, why, sizeof(why));
 		fprintf(f, "%s\"%s\":", first ? "" : ",", catalog_ops[i].name);
 		json_string(f, why);
 		first = false;

@@ -793,6 +793,8 @@ static void json_row(const struct state *s, int row)
 	printf("{\"op\":\"%s\",\"layer\":\"%s\",", catalog_ops[cr->op].name,
 	       layer_short(cr->layer));
 	json_kv("symbol", cr->symbol, true);
+	json_kv("entry", cr->entry_fn, true);
+	json_kv("return", cr->return_fn, true);
 	printf("\"probed\":%s,\"sites\":[", row_probed(s, row) ? "true" :
 	       "false");
 	for (k = 0; h && k < h->nsites; k++)
@@ -817,6 +819,56 @@ static void json_ops(uint32_t mask)
 		first = false;
 	}
 	printf("]");
+}
+
+/* The operations: name, whether it is core to this target's layer, the
+ * ops whose probes it needs (always) and guards (with nesting: the ops
+ * whose calls make it), off by default, probed here and why not, and the
+ * symbols of each layer, so that a test or a script can go from an
+ * operation to its functions. */
+static void json_op_table(const struct state *s)
+{
+	static const struct { const char *key; enum layer l; } layers[] = {
+		{ "capi", LAYER_CAPI }, { "cxx", LAYER_CXX }, { "bg", LAYER_BG },
+	};
+	uint32_t core = catalog_core(&s->r);
+	char why[512];
+	int i, k, row;
+
+	printf("\"ops\":[");
+	for (i = 0; i < catalog_nops; i++) {
+		printf("%s{\"name\":\"%s\",\"core\":%s,\"needs\":",
+		       i ? "," : "", catalog_ops[i].name,
+		       core & (1u << i) ? "true" : "false");
+		json_ops(catalog_ops[i].needs);
+		printf(",\"guards\":");
+		json_ops(catalog_ops[i].guards);
+		printf(",\"off\":%s,\"probed\":%s,\"why\":",
+		       catalog_ops[i].off ? "true" : "false",
+		       s->probed & (1u << i) ? "true" : "false");
+		if (s->probed & (1u << i)) {
+			printf("null");
+		} else {
+			catalog_why(&s->r, &s->t, i, why, sizeof(why));
+			json_string(stdout, why);
+		}
+		for (k = 0; k < (int)ARRAY_SIZE(layers); k++) {
+			bool first = true;
+
+			printf(",\"%s\":[", layers[k].key);
+			for (row = 0; row < catalog_nrows; row++) {
+				if (catalog_rows[row].op != i ||
+				    catalog_rows[row].layer != layers[k].l)
+					continue;
+				printf("%s", first ? "" : ",");
+				json_string(stdout, catalog_rows[row].symbol);
+				first = false;
+			}
+			printf("]");
+		}
+		printf("}");
+	}
+	printf("],");
 }
 
 static void json_funcs(const struct state *s)
@@ -889,52 +941,6 @@ static void json_usdt(const struct state *s)
 	printf("]");
 }
 
-/* "ops": per operation, whether ckb-rdblat probes it, whether it is core
- * here, why not, and the symbols of each layer: what a test or a CI
- * script needs to map an operation to its functions. */
-static void json_ops_detail(const struct state *s)
-{
-	uint32_t core = catalog_core(&s->r);
-	char why[512];
-	int op, i, k;
-	static const struct { const char *key; enum layer a, b; } layers[] = {
-		{ "capi", LAYER_CAPI, LAYER_CAPI },
-		{ "cxx", LAYER_CXX, LAYER_CXX },
-		{ "bg", LAYER_BG, LAYER_BG },
-	};
-
-	printf(",\"ops\":{");
-	for (op = 0; op < catalog_nops; op++) {
-		printf("%s\"%s\":{\"probed\":%s,\"core\":%s,\"off\":%s,"
-		       "\"why\":", op ? "," : "", catalog_ops[op].name,
-		       s->probed & (1u << op) ? "true" : "false",
-		       core & (1u << op) ? "true" : "false",
-		       catalog_ops[op].off ? "true" : "false");
-		if (s->probed & (1u << op)) {
-			printf("null");
-		} else {
-			catalog_why(&s->r, &s->t, op, why, sizeof(why));
-			json_string(stdout, why);
-		}
-		for (k = 0; k < (int)ARRAY_SIZE(layers); k++) {
-			bool first = true;
-
-			printf(",\"%s\":[", layers[k].key);
-			for (i = 0; i < catalog_nrows; i++) {
-				if (catalog_rows[i].op != op ||
-				    catalog_rows[i].layer != layers[k].a)
-					continue;
-				printf("%s", first ? "" : ",");
-				json_string(stdout, catalog_rows[i].symbol);
-				first = false;
-			}
-			printf("]");
-		}
-		printf("}");
-	}
-	printf("}");
-}
-
 static void print_json(const struct state *s)
 {
 	uint32_t core = catalog_core(&s->r);
@@ -951,6 +957,7 @@ static void print_json(const struct state *s)
 	json_kv("needed", s->t.needed[0] ? s->t.needed : NULL, true);
 	json_kv("layer", s->foreign ? NULL : layer_choice_name(s->r.choice),
 		true);
+	json_op_table(s);
 	printf("\"catalog\":[");
 	for (i = 0; i < catalog_nrows; i++) {
 		if (i)
@@ -962,7 +969,6 @@ static void print_json(const struct state *s)
 	printf(",\"missing\":");
 	json_ops(core & ~s->probed);
 	printf("}");
-	json_ops_detail(s);
 	json_usdt(s);
 	if (s->o.all)
 		json_funcs(s);
