@@ -1006,8 +1006,11 @@ static int verdict(const struct state *s)
 	if (!missing)
 		return 0;
 	if (!strcmp(s->linkage, "stripped")) {
-		msg("no RocksDB symbols in %s (stripped?); use a build that "
-		    "keeps .symtab", s->t.exe_shown);
+		char what[1024], remedy[PATH_MAX + 64];
+
+		catalog_explain(&s->r, &s->t, missing, what, sizeof(what),
+				remedy, sizeof(remedy));
+		msg("%s; %s", what, remedy);
 		return EXIT_MISSING;
 	}
 	if (!strcmp(s->linkage, "absent")) {
