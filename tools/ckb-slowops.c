@@ -27,7 +27,7 @@
 #define FOLD_INDEX (2 * FOLD_SLOTS)	/* open addressing, at most half full */
 
 static const char usage_text[] =
-"USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
+"USAGE: ckb-slowops [-p PID] [-b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
 "                   [-d SEC] [--buffer-pages N] [--perf-buffer] [-v] [--ebpf]\n"
 "                   [min_us]\n"
 "\n"
@@ -36,9 +36,11 @@ static const char usage_text[] =
 "\n"
 "  min_us              threshold in microseconds (0: every operation)\n"
 "  -m, --min-ms MS     threshold in milliseconds\n"
-"  -p, --pid PID       trace this process only\n"
+"  -p, --pid PID       trace this process only (every object it maps\n"
+"                      that holds RocksDB)\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
-"                      mapping this shared library\n"
+"                      mapping this shared library or plugin; with -p,\n"
+"                      only this object, in that process\n"
 "                      (neither: the one process named \"ckb\")\n"
 "  -o, --ops LIST      only these operations, comma separated (as ckb-rdblat)\n"
 "  -T, --timestamp     wall-clock time of each operation's return\n"

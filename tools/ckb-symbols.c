@@ -27,7 +27,8 @@ static const char usage_text[] =
 "RocksDB is linked, the symbol, address, file offset and size of every\n"
 "catalog row (rows ckb-rdblat attaches are marked *), and USDT probes.\n"
 "\n"
-"  -p, --pid PID       the executable and librocksdb libraries of a process\n"
+"  -p, --pid PID       a process: its executable and every object it maps\n"
+"                      that holds RocksDB (library, plugin)\n"
 "  -a, --all           also list every rocksdb_* and rocksdb:: function\n"
 "  -j, --json          one JSON document\n"
 "  -h, --help          this text\n"
@@ -38,9 +39,10 @@ static const char usage_text[] =
 "  ckb-symbols -j ckb | jq .catalog    # JSON\n"
 "  ckb-symbols -a /usr/lib/x86_64-linux-gnu/librocksdb.so.7.8\n"
 "\n"
-"Exit status: 0 every core operation (GET, TXN_GET, TXN_PUT, TXN_COMMIT,\n"
-"WRITE) resolves, 3 some do not, 2 bad usage or input (missing file, not\n"
-"ELF, truncated ELF, no such process), 1 other errors.\n";
+"Exit status: 0 every core operation of the target's layer resolves (C API:\n"
+"GET, TXN_GET, TXN_PUT, TXN_COMMIT, WRITE; C++: GET, WRITE, ITER, and the\n"
+"TXN_ ones with a TransactionDB), 3 some do not, 2 bad usage or input\n"
+"(missing file, not ELF, truncated ELF, no such process), 1 other errors.\n";
 
 struct opts {
 	pid_t pid;
