@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <signal.h>
@@ -17,11 +18,12 @@
 
 /* ---- which objects hold RocksDB: answers per build-id ---- */
 
-#define CACHE_FILE "/var/cache/ckbtrace/objects"
 #define CACHE_MAX 512
 
+/* The key is the build-id, with "+d" when a debug file was found: an
+ * object whose debug file is installed later is looked at again. */
 struct verdict {
-	char build_id[41];
+	char build_id[44];
 	bool rocksdb;
 };
 
@@ -29,16 +31,39 @@ static struct verdict cache[CACHE_MAX];
 static int ncache, nsaved;
 static bool cache_loaded;
 
+/* The answers file, in the compile cache's directory and under its rules
+ * (CKBTRACE_CACHE_DIR, CKBTRACE_NO_CACHE; the directory this user's and
+ * not writable by others); false when it is not to be used. */
+static bool cache_path(char *path, size_t len)
+{
+	const char *dir = getenv("CKBTRACE_CACHE_DIR");
+	struct stat st;
+
+	if (getenv("CKBTRACE_NO_CACHE"))
+		return false;
+	if (!dir || !*dir)
+		dir = "/var/cache/ckbtrace";
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022))
+		return false;
+	return snprintf(path, len, "%s/objects", dir) < (int)len;
+}
+
 static void cache_load(void)
 {
-	char line[64], id[64];
+	char path[PATH_MAX], line[64], id[64];
+	struct stat st;
 	int v;
 	FILE *f;
 
 	cache_loaded = true;
-	f = fopen(CACHE_FILE, "re");
-	if (!f)
+	if (!cache_path(path, sizeof(path)) || !(f = fopen(path, "re")))
 		return;
+	if (fstat(fileno(f), &st) != 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		fclose(f);
+		return;
+	}
 	while (ncache < CACHE_MAX && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%63s %d", id, &v) == 2 && strlen(id) >= 8 &&
 		    strlen(id) < sizeof(cache[0].build_id)) {
@@ -50,41 +75,45 @@ static void cache_load(void)
 	fclose(f);
 }
 
-/* Append the new answers when this process may write the cache (root,
- * in the directory the compile cache uses). */
+/* Append the new answers (or write them all again once half of the
+ * table was forgotten). */
 static void cache_save(void)
 {
-	struct stat st;
+	char path[PATH_MAX];
+	bool all = nsaved == 0 && ncache >= CACHE_MAX / 2;
 	FILE *f;
-	int i;
+	int i, fd;
 
-	if (nsaved == ncache || geteuid() != 0 ||
-	    stat("/var/cache/ckbtrace", &st) != 0 || st.st_uid != 0)
+	if (nsaved == ncache || !cache_path(path, sizeof(path)))
 		return;
-	f = fopen(CACHE_FILE, nsaved >= CACHE_MAX / 2 ? "we" : "ae");
-	if (!f)
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
+		  (all ? O_TRUNC : O_APPEND), 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
 		return;
-	for (i = nsaved >= CACHE_MAX / 2 ? 0 : nsaved; i < ncache; i++)
+	}
+	for (i = all ? 0 : nsaved; i < ncache; i++)
 		fprintf(f, "%s %d\n", cache[i].build_id, cache[i].rocksdb);
 	fclose(f);
 	nsaved = ncache;
 }
 
-static int cache_find(const char *build_id)
+static int cache_find(const char *key)
 {
 	int i;
 
 	if (!cache_loaded)
 		cache_load();
-	for (i = 0; build_id[0] && i < ncache; i++)
-		if (strcmp(cache[i].build_id, build_id) == 0)
+	for (i = 0; key[0] && i < ncache; i++)
+		if (strcmp(cache[i].build_id, key) == 0)
 			return cache[i].rocksdb;
 	return -1;
 }
 
-static void cache_add(const char *build_id, bool rocksdb)
+static void cache_add(const char *key, bool rocksdb)
 {
-	if (!build_id[0])
+	if (!key[0])
 		return;
 	if (ncache == CACHE_MAX) {
 		/* forget the oldest half */
@@ -94,7 +123,7 @@ static void cache_add(const char *build_id, bool rocksdb)
 		nsaved = 0;
 	}
 	snprintf(cache[ncache].build_id, sizeof(cache[ncache].build_id), "%s",
-		 build_id);
+		 key);
 	cache[ncache++].rocksdb = rocksdb;
 }
 
@@ -102,23 +131,28 @@ static void cache_add(const char *build_id, bool rocksdb)
 static int has_rocksdb(const char *path)
 {
 	struct elf_file f;
+	char key[44];
 	bool yes;
 	int known;
 
 	if (elf_open(&f, path) != 0)
 		return 0;
-	known = cache_find(f.build_id);
+	key[0] = '\0';
+	if (f.build_id[0])
+		snprintf(key, sizeof(key), "%s%s", f.build_id,
+			 f.debug_elf ? "+d" : "");
+	known = cache_find(key);
 	if (known >= 0) {
-		elf_close(&f);
-		return known;
+		yes = known;
+	} else {
+		/* no symbol table to look in, of its own or in a debug file */
+		if (!f.has_symtab && !f.has_dynsym && !f.debug_elf)
+			yes = false;
+		else
+			yes = elf_defines_prefix(&f, "rocksdb_") ||
+			      elf_defines_prefix(&f, "_ZN7rocksdb");
+		cache_add(key, yes);
 	}
-	/* no symbol table to look in, of its own or in a debug file */
-	if (!f.has_symtab && !f.has_dynsym && !f.debug_elf)
-		yes = false;
-	else
-		yes = elf_defines_prefix(&f, "rocksdb_") ||
-		      elf_defines_prefix(&f, "_ZN7rocksdb");
-	cache_add(f.build_id, yes);
 	known = !yes && !f.has_symtab && !f.debug_elf ? -1 : yes;
 	elf_close(&f);
 	return known;

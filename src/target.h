@@ -76,8 +76,8 @@ bool target_alive(const struct target *t);
 
 /* Does the ELF file at path define RocksDB functions (rocksdb_* or
  * rocksdb::), in its own symbol tables or its debug file's?  Answers are
- * kept per build-id, in memory and, for root, in
- * /var/cache/ckbtrace/objects. */
+ * kept per build-id, in memory and in $CKBTRACE_CACHE_DIR/objects
+ * (default /var/cache/ckbtrace), under the compile cache's rules. */
 bool target_has_rocksdb(const char *path);
 
 #endif

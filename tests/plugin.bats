@@ -212,3 +212,43 @@ check_all() {
 	[ "$(echo "$output" | jq -c '.core.resolved')" = '["GET","TXN_GET","TXN_PUT","WRITE","TXN_COMMIT","ITER"]' ]
 	[ "$(echo "$output" | jq -r '.files[1].symbols_from')" = "$PLUGIN" ]
 }
+
+@test "a stripped plugin whose debug file is under a debug directory: found by build-id" {
+	local id
+	id=$(readelf -n "$HIDDEN" | awk '/Build ID:/ { print $3 }')
+	[ -n "$id" ]
+	# a copy whose .gnu_debuglink names nothing beside it
+	cp "$HIDDEN" "$TMP/libcopy.so"
+	mkdir -p "$TMP/debug/.build-id/${id:0:2}"
+	cp "$HIDDEN.debug" "$TMP/debug/.build-id/${id:0:2}/${id:2}.debug"
+	CKBTRACE_DEBUG_DIRS="$TMP/nowhere:$TMP/debug" run "$SYMBOLS" -j "$TMP/libcopy.so"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.files[0].debug_found_by')" = build-id ]
+	[ "$(echo "$output" | jq -r '.files[0].debug_file')" = "$TMP/debug/.build-id/${id:0:2}/${id:2}.debug" ]
+	# a debug file of another build is not taken
+	cp "$PLUGIN" "$TMP/debug/.build-id/${id:0:2}/${id:2}.debug"
+	CKBTRACE_DEBUG_DIRS="$TMP/debug" run "$SYMBOLS" -j "$TMP/libcopy.so"
+	[ "$status" -eq 3 ]
+	[ "$(echo "$output" | jq -r '.files[0].debug_file')" = null ]
+}
+
+@test "-p remembers per build-id which mapped objects hold RocksDB" {
+	local id
+	id=$(readelf -n "$PLUGIN" | awk '/Build ID:/ { print $3 }')
+	mkdir -m 0700 "$TMP/cache"
+	start_host a "$PLUGIN" -n 2
+	CKBTRACE_CACHE_DIR="$TMP/cache" run "$SYMBOLS" -p "$a_PID"
+	[ "$status" -eq 0 ]
+	cat "$TMP/cache/objects"
+	grep -qx "$id 1" "$TMP/cache/objects"
+	# libc holds no RocksDB
+	id=$(readelf -n "$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)" | awk '/Build ID:/ { print $3 }')
+	grep -qxE "$id(\+d)? 0" "$TMP/cache/objects"
+	# a second look answers the same from the file, and adds nothing
+	local before
+	before=$(wc -l < "$TMP/cache/objects")
+	CKBTRACE_CACHE_DIR="$TMP/cache" run "$SYMBOLS" -p "$a_PID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mapped $PLUGIN"* ]]
+	[ "$(wc -l < "$TMP/cache/objects")" = "$before" ]
+}

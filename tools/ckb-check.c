@@ -698,8 +698,8 @@ static void check_target(struct state *s)
 			    s->t.exe_shown);
 		for (i = 0; i < s->t.nlibs; i++) {
 			n = strlen(c.detail);
-			snprintf(c.detail + n, sizeof(c.detail) - n, ", maps %s",
-				 s->t.libs[i]);
+			snprintf(c.detail + n, sizeof(c.detail) - n, ", %s %s",
+				 s->t.pid ? "maps" : "links", s->t.libs_shown[i]);
 		}
 	}
 	emit(s, &c);

@@ -1007,22 +1007,15 @@ static int verdict(const struct state *s)
 	}
 	if (!missing)
 		return 0;
-	if (!strcmp(s->linkage, "stripped")) {
+	/* nothing of the core: why, as ckb-rdblat would say it */
+	if (missing == catalog_core(&s->r) && (!strcmp(s->linkage, "stripped") ||
+	    !strcmp(s->linkage, "absent") || (s->t.needed[0] &&
+					       s->r.nfiles == 1))) {
 		char what[1024], remedy[PATH_MAX + 64];
 
 		catalog_explain(&s->r, &s->t, missing, what, sizeof(what),
 				remedy, sizeof(remedy));
 		msg("%s; %s", what, remedy);
-		return EXIT_MISSING;
-	}
-	if (!strcmp(s->linkage, "absent")) {
-		msg("no RocksDB symbols in %s; it does not use RocksDB",
-		    s->t.exe_shown);
-		return EXIT_MISSING;
-	}
-	if (s->t.needed[0] && s->r.nfiles == 1) {
-		msg("%s links %s, which was not found; run ckb-symbols on the "
-		    "library, or use -p PID", s->t.exe_shown, s->t.needed);
 		return EXIT_MISSING;
 	}
 	catalog_op_list(missing, ",", names, sizeof(names));
