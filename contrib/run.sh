@@ -31,7 +31,7 @@ status=0
 make -j1 check --no-print-directory || status=$?
 if [ "$status" = 0 ]; then
 	make distcheck --no-print-directory \
-		TESTS='tests/unit/test-elfsym tests/unit/test-hist tests/unit/test-report tests/unit/test-catalog' \
+		TESTS='tests/unit/test-elfsym tests/unit/test-hist tests/unit/test-report tests/unit/test-catalog tests/unit/test-flame' \
 		>distcheck.log 2>&1 || { tail -n 40 distcheck.log; status=1; }
 fi
 # One closing line for people and CI: every TAP result of make check.

@@ -4,13 +4,27 @@
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
-libbpfcc-dev libelf-dev linux-headers-amd64
+libbpfcc-dev libelf-dev libdw-dev libiberty-dev linux-headers-amd64
 librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zlib1g-dev
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
 # tests/plugin.bats: lld links Debian's librocksdb.a into a plugin
 PKGS="$PKGS lld"
+# stacks: objcopy makes the test binary without CFI; bench part unwind races
+# libdw against libunwind
+PKGS="$PKGS binutils libunwind-dev"
+# flame graphs: npm installs d3-flame-graph at build time; the tests open
+# the pages in headless chromium.  A node.js that brings its own npm (as
+# NodeSource's does) is kept: Debian's npm would conflict with it.
+PKGS="$PKGS chromium"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# ckb-peers: network namespaces and packet drops in its suite, iperf3 in
+# make bench
+PKGS="$PKGS iproute2 nftables iperf3"
+# the fault matrix (tests/faults.bats): what is still loaded after a run;
+# strace for the cache's write protocol (tests/cache.bats)
+PKGS="$PKGS bpftool strace"
 
 log() { echo "setup-host: $*" >&2; }
 

@@ -290,6 +290,8 @@ int target_from_pid(struct target *t, pid_t pid)
 	strcpy(t->exe, link);
 	if (stat(link, &s.exe) < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
+	t->exe_dev = s.exe.st_dev;
+	t->exe_ino = s.exe.st_ino;
 	err = target_map_objects(pid, scan_object, &s);
 	cache_save();
 	return err;
@@ -332,9 +334,13 @@ int target_from_pid_path(struct target *t, pid_t pid, const char *path)
 	if (stat(t->exe, &f.want) < 0)
 		return -errno;
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	if (stat(link, &exe) == 0 && exe.st_dev == f.want.st_dev &&
-	    exe.st_ino == f.want.st_ino)
-		return 0;
+	if (stat(link, &exe) == 0) {
+		/* what the process runs, to tell when it exec()s */
+		t->exe_dev = exe.st_dev;
+		t->exe_ino = exe.st_ino;
+		if (exe.st_dev == f.want.st_dev && exe.st_ino == f.want.st_ino)
+			return 0;
+	}
 	err = target_map_objects(pid, match_object, &f);
 	if (err < 0)
 		return err;
@@ -500,14 +506,26 @@ bool target_is_zombie(pid_t pid)
 	return proc_state(pid) == 'Z';
 }
 
-bool target_alive(const struct target *t)
+enum target_state target_state(const struct target *t)
 {
-	char st;
+	char path[64], st;
+	struct stat sb;
 
 	if (!t->pid)
-		return true;
+		return TARGET_RUNNING;
 	st = proc_state(t->pid);
-	return st && st != 'Z' && st != 'X';
+	if (!st || st == 'Z' || st == 'X')
+		return TARGET_EXITED;
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	if ((t->exe_dev || t->exe_ino) && stat(path, &sb) == 0 &&
+	    (sb.st_dev != t->exe_dev || sb.st_ino != t->exe_ino))
+		return TARGET_EXECED;
+	return TARGET_RUNNING;
+}
+
+bool target_alive(const struct target *t)
+{
+	return target_state(t) == TARGET_RUNNING;
 }
 
 int target_default_pid(pid_t *pid, char *detail, size_t len)

@@ -20,8 +20,8 @@
 #include "disklat.bpf.inc"
 
 static const char usage_text[] =
-"USAGE: ckb-disklat [-d DEVICE] [-p PID] [-Q] [-c] [-T] [-m|-u] [-j] [-H]\n"
-"                   [--duration SEC] [-v] [--ebpf] [interval [count]]\n"
+"USAGE: ckb-disklat [-d DEVICE] [-p PID] [-Q] [-c] [-i SEC] [--duration SEC]\n"
+"                   [-T] [-m|-u] [-j] [-H] [-v] [--ebpf] [interval [count]]\n"
 "\n"
 "Block device I/O of the whole system, every interval, per device and\n"
 "RWBS class (R read, W write, WS sync write, F... flush, D discard, M\n"
@@ -35,6 +35,7 @@ static const char usage_text[] =
 "  -Q, --queue          also the queue time (insert to issue), in rows of\n"
 "                       their own\n"
 "  -c, --comm           one row per issuing task name too\n"
+"  -i, --interval SEC   seconds between reports (default 1)\n"
 "      --duration SEC   stop after SEC seconds\n"
 "  -T, --timestamp      print the wall-clock time above each report\n"
 "  -m, --milliseconds   latencies in milliseconds\n"
@@ -45,8 +46,7 @@ static const char usage_text[] =
 "      --ebpf           print the BPF program and its parameters, and exit\n"
 "  -h, --help           this text\n"
 "\n"
-"  interval [count]     seconds between reports (default 1), and stop\n"
-"                       after count reports\n"
+"  interval [count]     as -i, and stop after count reports\n"
 "\n"
 "EXAMPLES:\n"
 "  ckb-disklat                    # every device and class, every second\n"
@@ -123,7 +123,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	cli_report_init(&o->r);
-	while ((c = getopt_long(argc, argv, "d:p:QcTmujHvh", longs,
+	while ((c = getopt_long(argc, argv, "d:p:Qci:TmujHvh", longs,
 				NULL)) != -1) {
 		if (cli_report_opt(&o->r, c, optarg, usage_text, "dpQc"))
 			continue;
@@ -238,8 +238,7 @@ static int report(void *arg, double secs)
 	}
 	lat_table_print(s->table, stdout, &s->print, secs);
 	s->intervals++;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static int count_inflight(const void *key, const void *value, void *arg)
@@ -250,8 +249,9 @@ static int count_inflight(const void *key, const void *value, void *arg)
 	return 0;
 }
 
-static void summary(struct state *s, const char *reason)
+static void summary(void *arg, const char *reason)
 {
+	struct state *s = arg;
 	uint64_t keys = 0, slots = 0, unsettled = 0, unmatched = 0, full = 0;
 	uint64_t inflight = 0, empty = 0;
 	uint32_t u = DISK_UNMATCHED, f = DISK_TRACK_FULL, e = DISK_EMPTY;
@@ -354,21 +354,12 @@ static int setup(struct state *s)
 
 static int run_loop(struct state *s)
 {
-	struct ticker tk = { .interval = s->o.r.interval,
-			     .duration = s->o.r.duration, .count = s->o.r.count,
-			     .report = report, .arg = s };
-	const char *reason = ticker_run(&tk, &s->run.t, &stop_signal);
-	bool gone = strcmp(reason, "target exited") == 0;
+	struct ticker tk;
 
-	if (strcmp(reason, "output") == 0)
-		return 0;
-	run_detach(&s->run);
-	if (strcmp(reason, "count") != 0 && ticker_last(&tk) != 0)
-		return 0;
-	summary(s, reason);
-	if (gone)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return gone;
+	ticker_init(&tk, &s->o.r, report, s);
+	return ticker_end(&tk, &s->run, ticker_run(&tk, &s->run.t,
+						   &stop_signal),
+			  summary, s);
 }
 
 int main(int argc, char **argv)
