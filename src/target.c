@@ -31,22 +31,30 @@ static struct verdict cache[CACHE_MAX];
 static int ncache, nsaved;
 static bool cache_loaded;
 
-/* The answers file, in the compile cache's directory and under its rules
- * (CKBTRACE_CACHE_DIR, CKBTRACE_NO_CACHE; the directory this user's and
- * not writable by others); false when it is not to be used. */
+/* The answers file: $CKBTRACE_OBJECTS_CACHE, or /var/cache/ckbtrace-objects
+ * (beside the compile cache, not in it: that directory holds compiled
+ * programs only).  Used when its directory is this user's and nobody
+ * else may write it; not with CKBTRACE_NO_CACHE. */
 static bool cache_path(char *path, size_t len)
 {
-	const char *dir = getenv("CKBTRACE_CACHE_DIR");
+	const char *file = getenv("CKBTRACE_OBJECTS_CACHE");
+	char dir[PATH_MAX], *slash;
 	struct stat st;
 
 	if (getenv("CKBTRACE_NO_CACHE"))
 		return false;
-	if (!dir || !*dir)
-		dir = "/var/cache/ckbtrace";
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 022))
+	if (!file || !*file)
+		file = "/var/cache/ckbtrace-objects";
+	if (snprintf(path, len, "%s", file) >= (int)len ||
+	    snprintf(dir, sizeof(dir), "%s", file) >= (int)sizeof(dir))
 		return false;
-	return snprintf(path, len, "%s/objects", dir) < (int)len;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       st.st_uid == geteuid() && !(st.st_mode & 022);
 }
 
 static void cache_load(void)

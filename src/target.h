@@ -88,8 +88,8 @@ bool target_alive(const struct target *t);
 
 /* Does the ELF file at path define RocksDB functions (rocksdb_* or
  * rocksdb::), in its own symbol tables or its debug file's?  Answers are
- * kept per build-id, in memory and in $CKBTRACE_CACHE_DIR/objects
- * (default /var/cache/ckbtrace), under the compile cache's rules. */
+ * kept per build-id, in memory and in $CKBTRACE_OBJECTS_CACHE (default
+ * /var/cache/ckbtrace-objects). */
 bool target_has_rocksdb(const char *path);
 
 #endif

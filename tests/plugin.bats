@@ -237,9 +237,10 @@ check_all() {
 	id=$(readelf -n "$PLUGIN" | awk '/Build ID:/ { print $3 }')
 	mkdir -m 0700 "$TMP/cache"
 	start_host a "$PLUGIN" -n 2
-	CKBTRACE_CACHE_DIR="$TMP/cache" run "$SYMBOLS" -p "$a_PID"
+	CKBTRACE_OBJECTS_CACHE="$TMP/cache/objects" run "$SYMBOLS" -p "$a_PID"
 	[ "$status" -eq 0 ]
 	cat "$TMP/cache/objects"
+	[ "$(stat -c '%a %u' "$TMP/cache/objects")" = "600 0" ]
 	grep -qx "$id 1" "$TMP/cache/objects"
 	# libc holds no RocksDB
 	id=$(readelf -n "$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)" | awk '/Build ID:/ { print $3 }')
@@ -247,8 +248,13 @@ check_all() {
 	# a second look answers the same from the file, and adds nothing
 	local before
 	before=$(wc -l < "$TMP/cache/objects")
-	CKBTRACE_CACHE_DIR="$TMP/cache" run "$SYMBOLS" -p "$a_PID"
+	CKBTRACE_OBJECTS_CACHE="$TMP/cache/objects" run "$SYMBOLS" -p "$a_PID"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"mapped $PLUGIN"* ]]
+	# a directory others may write is not used
+	mkdir -m 0777 "$TMP/open"
+	CKBTRACE_OBJECTS_CACHE="$TMP/open/objects" run "$SYMBOLS" -p "$a_PID"
+	[ "$status" -eq 0 ]
+	[ ! -e "$TMP/open/objects" ]
 	[ "$(wc -l < "$TMP/cache/objects")" = "$before" ]
 }
