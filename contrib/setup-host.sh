@@ -9,6 +9,8 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# tests/plugin.bats: lld links Debian's librocksdb.a into a plugin
+PKGS="$PKGS lld"
 # stacks: objcopy makes the test binary without CFI; bench part unwind races
 # libdw against libunwind
 PKGS="$PKGS binutils libunwind-dev"

@@ -104,18 +104,16 @@ start_rdblat() {
 		RDBLAT_PID=$TRACER_PID
 }
 
-# The C API functions behind each operation (what ckb-dbsim's counts name).
-declare -gA FNS=(
-	[GET]="rocksdb_get_pinned_cf rocksdb_get_pinned rocksdb_get_cf rocksdb_get"
-	[TXN_GET]="rocksdb_transaction_get_pinned_cf rocksdb_transaction_get_pinned rocksdb_transaction_get_pinned_for_update_cf rocksdb_transaction_get_for_update_cf rocksdb_transaction_get_cf rocksdb_transaction_get_for_update rocksdb_transaction_get"
-	[PUT]="rocksdb_put_cf rocksdb_put"
-	[TXN_PUT]="rocksdb_transaction_put_cf rocksdb_transaction_put"
-	[DELETE]="rocksdb_delete_cf rocksdb_delete"
-	[TXN_DELETE]="rocksdb_transaction_delete_cf rocksdb_transaction_delete"
-	[WRITE]="rocksdb_write"
-	[TXN_COMMIT]="rocksdb_transaction_commit"
-	[ITER]="rocksdb_create_iterator_cf rocksdb_create_iterator rocksdb_transaction_create_iterator_cf rocksdb_transaction_create_iterator rocksdb_iter_seek rocksdb_iter_seek_to_first rocksdb_iter_seek_to_last rocksdb_iter_seek_for_prev"
-)
+# The C API functions behind each operation (what ckb-dbsim's counts
+# name), as the catalog has them: from ckb-symbols -j, so that the tests
+# and the tools cannot disagree.
+declare -gA FNS=()
+while IFS=$'\t' read -r _op _fns; do
+	FNS[$_op]=$_fns
+done < <("$top_builddir/tools/ckb-symbols" -j "$DBSIM" 2>/dev/null |
+	jq -r '.ops[] | select(.capi | length > 0) |
+		[.name, (.capi | join(" "))] | @tsv')
+unset _op _fns
 
 # stop_pid SIGNAL PID: signal a tracer and return its exit status.
 stop_pid() {
@@ -150,6 +148,14 @@ interval_sum() {
 interval_bytes() {
 	jq -s --arg op "$2" \
 		'[.[] | select(.type == "interval" and .op == $op) | .bytes] | add // 0' \
+		"$1"
+}
+
+# interval_field JSONL OP FIELD: the sum of a field (hits, misses,
+# errors, files, keys) over the intervals of one op.
+interval_field() {
+	jq -s --arg op "$2" --arg f "$3" \
+		'[.[] | select(.type == "interval" and .op == $op) | .[$f]] | add // 0' \
 		"$1"
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -35,7 +36,8 @@ static const char usage_text[] =
 "List the USDT probes (sys/sdt.h tracepoints) of a node, count how often\n"
 "each fires every interval, or print every firing with its arguments.\n"
 "\n"
-"  -p, --pid PID       trace this process\n"
+"  -p, --pid PID       trace this process: the probes of its executable\n"
+"                      and of every library or plugin it maps\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
 "                      mapping this library; or list its probes\n"
 "  -l, --list          list the probes: name, location, semaphore and\n"
@@ -85,8 +87,18 @@ struct opts {
 
 struct slot {
 	struct usdt_note note;
+	int file;		/* index into state.files */
 	int probe;
 	char fmt[USDT_NARGS];
+};
+
+/* An object whose notes are read: with -p, the executable and every
+ * object the process maps that has USDT notes. */
+#define MAX_FILES 32
+
+struct note_file {
+	struct elf_file elf;
+	char shown[PATH_MAX];	/* the path as the process knows it */
 };
 
 struct probe {
@@ -100,9 +112,12 @@ static const char *const map_names[] = { "counts", "specs", "lost", "events" };
 struct state {
 	struct opts o;
 	struct run run;
-	struct elf_file elf;
+	int nfiles, cur_file;
+	struct note_file files[MAX_FILES];
+	int nobjects;		/* objects looked at (-p) */
 	int nnotes;
 	struct usdt_note *notes;
+	int *note_file;		/* the file of each note */
 	int nslots;
 	struct slot slots[USDT_SLOTS];
 	int nprobes;
@@ -238,18 +253,64 @@ static int collect_note(const struct usdt_note *n, void *arg)
 {
 	struct state *s = arg;
 	struct usdt_note *p;
+	int *f;
 
 	p = realloc(s->notes, sizeof(*p) * (size_t)(s->nnotes + 1));
 	if (!p)
 		return -ENOMEM;
 	s->notes = p;
+	f = realloc(s->note_file, sizeof(*f) * (size_t)(s->nnotes + 1));
+	if (!f)
+		return -ENOMEM;
+	s->note_file = f;
+	s->note_file[s->nnotes] = s->cur_file;
 	s->notes[s->nnotes++] = *n;
+	return 0;
+}
+
+/* Read the notes of one object; keep it when it has some (the first
+ * object, the one named, is kept in any case).  0 or -errno. */
+static int add_file(struct state *s, const char *open_path,
+		    const char *shown)
+{
+	struct note_file *f = &s->files[s->nfiles];
+	int err, n;
+
+	if (s->nfiles == MAX_FILES)
+		return 0;
+	err = elf_open(&f->elf, open_path);
+	if (err)
+		return err;
+	snprintf(f->shown, sizeof(f->shown), "%s", shown);
+	s->cur_file = s->nfiles;
+	n = usdt_notes(&f->elf, collect_note, s);
+	if (n < 0 || (n == 0 && s->nfiles > 0)) {
+		elf_close(&f->elf);
+		return n < 0 ? n : 0;
+	}
+	s->nfiles++;
+	return 0;
+}
+
+static int add_mapped(const char *open_path, const char *shown, dev_t dev,
+		      ino_t ino, void *arg)
+{
+	struct state *s = arg;
+	struct stat st;
+
+	/* the executable is already in */
+	if (stat(s->run.t.exe, &st) == 0 && st.st_dev == dev &&
+	    st.st_ino == ino)
+		return 0;
+	s->nobjects++;
+	if (add_file(s, open_path, shown) < 0)
+		vmsg("cannot read the notes of %s", shown);
 	return 0;
 }
 
 static int read_notes(struct state *s)
 {
-	int err = elf_open(&s->elf, s->run.t.exe), n;
+	int err = add_file(s, s->run.t.exe, s->run.t.exe_shown);
 
 	if (err == -ENOEXEC) {
 		msg("%s is not an ELF file; pass the node executable or "
@@ -260,11 +321,16 @@ static int read_notes(struct state *s)
 		msg("cannot read %s: %s", s->run.t.exe_shown, strerror(-err));
 		return err;
 	}
-	n = usdt_notes(&s->elf, collect_note, s);
-	if (n < 0) {
-		msg("cannot read the notes of %s: %s", s->run.t.exe_shown,
-		    strerror(-n));
-		return n;
+	/* a process: the notes of every object it maps, as BCC's
+	 * USDT(pid=) and bpftrace -p read them */
+	if (s->run.t.pid && !s->o.topt.binary)
+		target_map_objects(s->run.t.pid, add_mapped, s);
+	if (s->nnotes == 0 && s->run.t.pid && !s->o.topt.binary) {
+		msg("no USDT probes in process %d (%s) or any of the %d "
+		    "objects it maps; the program must be built with "
+		    "sys/sdt.h probes", s->run.t.pid, s->run.t.exe_shown,
+		    s->nobjects);
+		return -ENOENT;
 	}
 	if (s->nnotes == 0) {
 		msg("no USDT probes in %s (no .note.stapsdt section); the "
@@ -307,9 +373,15 @@ static int unmatched(struct state *s)
 	for (i = 0; i < s->o.nreqs; i++) {
 		if (s->o.reqs[i].matched)
 			continue;
-		msg("no probe matches '%s' in %s; list them with ckb-usdt -l "
-		    "-b %s", s->o.reqs[i].text, s->run.t.exe_shown,
-		    s->run.t.exe_shown);
+		if (s->run.t.pid && !s->o.topt.binary)
+			msg("no probe matches '%s' in process %d or the "
+			    "objects it maps; list them with ckb-usdt -l -p "
+			    "%d", s->o.reqs[i].text, s->run.t.pid,
+			    s->run.t.pid);
+		else
+			msg("no probe matches '%s' in %s; list them with "
+			    "ckb-usdt -l -b %s", s->o.reqs[i].text,
+			    s->run.t.exe_shown, s->run.t.exe_shown);
 		return -ENOENT;
 	}
 	return 0;
@@ -361,12 +433,14 @@ static void list_text(const struct usdt_note *n)
 static const char *const kind_names[] = { "const", "reg", "mem",
 					  "unsupported" };
 
-static void list_json(const struct usdt_note *n)
+static void list_json(const struct usdt_note *n, const char *file)
 {
 	const struct usdt_arg *a;
 	int i;
 
-	printf("{\"type\":\"probe\",\"provider\":");
+	printf("{\"type\":\"probe\",\"file\":");
+	json_string(stdout, file);
+	printf(",\"provider\":");
 	json_string(stdout, n->provider);
 	printf(",\"name\":");
 	json_string(stdout, n->name);
@@ -408,10 +482,15 @@ static int list_probes(struct state *s)
 	for (i = 0; i < s->nnotes; i++) {
 		if (!wanted(s, &s->notes[i], &r))
 			continue;
-		if (s->o.json)
-			list_json(&s->notes[i]);
-		else
-			list_text(&s->notes[i]);
+		if (s->o.json) {
+			list_json(&s->notes[i], s->files[s->note_file[i]].shown);
+			continue;
+		}
+		/* the object's name above its probes, when there are several */
+		if (s->nfiles > 1 && (i == 0 || s->note_file[i] !=
+						 s->note_file[i - 1]))
+			printf("%s:\n", s->files[s->note_file[i]].shown);
+		list_text(&s->notes[i]);
 	}
 	return 0;
 }
@@ -429,21 +508,22 @@ static int probe_index(struct state *s, const struct usdt_note *n)
 	return s->nprobes++;
 }
 
-static int add_slot(struct state *s, const struct usdt_note *n,
+static int add_slot(struct state *s, const struct usdt_note *n, int file,
 		    const struct probe_req *r)
 {
+	const char *shown = s->files[file].shown;
 	struct slot *sl;
 
 	if (!n->pc_offset) {
 		msg("probe %s:%s at 0x%llx lies outside the loaded segments "
 		    "of %s; the file is damaged", n->provider, n->name,
-		    (unsigned long long)n->pc, s->run.t.exe_shown);
+		    (unsigned long long)n->pc, shown);
 		return -ENOEXEC;
 	}
 	if (r && r->nfmt > n->nargs) {
 		msg("format of '%s' has %d fields but %s:%s has %d "
 		    "arguments; see ckb-usdt -l -b %s", r->text, r->nfmt,
-		    n->provider, n->name, n->nargs, s->run.t.exe_shown);
+		    n->provider, n->name, n->nargs, shown);
 		return -EINVAL;
 	}
 	if (s->nslots == USDT_SLOTS) {
@@ -453,6 +533,7 @@ static int add_slot(struct state *s, const struct usdt_note *n,
 	}
 	sl = &s->slots[s->nslots++];
 	sl->note = *n;
+	sl->file = file;
 	sl->probe = probe_index(s, n);
 	memset(sl->fmt, 'd', sizeof(sl->fmt));
 	if (r)
@@ -470,7 +551,7 @@ static int select_slots(struct state *s)
 	for (i = 0; i < s->nnotes; i++) {
 		if (!wanted(s, &s->notes[i], &r))
 			continue;
-		err = add_slot(s, &s->notes[i], r);
+		err = add_slot(s, &s->notes[i], s->note_file[i], r);
 		if (err)
 			return err;
 		vmsg("%s at 0x%llx (offset 0x%llx), semaphore offset 0x%llx, "
@@ -494,7 +575,8 @@ static int plan_slots(struct state *s)
 		n = &s->slots[i].note;
 		snprintf(prog, sizeof(prog), "usdt_%d", i);
 		snprintf(what, sizeof(what), "%s:%s", n->provider, n->name);
-		err = plan_uprobe(&s->run.plan, prog, s->run.t.exe,
+		err = plan_uprobe(&s->run.plan, prog,
+				  s->files[s->slots[i].file].elf.path,
 				  n->pc_offset, false, n->sem_offset, what);
 		if (err) {
 			msg("cannot plan the probes: %s", strerror(-err));
@@ -885,7 +967,7 @@ static int trace(struct state *s)
 int main(int argc, char **argv)
 {
 	static struct state s;
-	int rc = 1;
+	int rc = 1, i;
 
 	prog_name = "ckb-usdt";
 	parse_opts(&s.o, argc, argv);
@@ -894,7 +976,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	cli_signals(on_signal, false);
-	s.elf.fd = -1;
 	if ((!s.o.list && cli_privileged() != 0) || find_target(&s) != 0 ||
 	    read_notes(&s) != 0)
 		goto out;
@@ -905,7 +986,9 @@ int main(int argc, char **argv)
 out:
 	events_close(s.rd);
 	run_close(&s.run);
-	elf_close(&s.elf);
+	for (i = 0; i < s.nfiles; i++)
+		elf_close(&s.files[i].elf);
 	free(s.notes);
+	free(s.note_file);
 	return rc;
 }
