@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpfsys.h"
@@ -327,20 +328,31 @@ int stack_cflags(const struct stack_opts *o, char (*buf)[48],
 	return 4;
 }
 
-/* Nothing to report before the end; once a second, whether what was
- * written so far (the JSON start line) reached its place. */
-static int output_check(void *arg, double secs)
-{
-	return out_flush();
-}
-
 const char *stack_wait(const struct stack_opts *o, const struct target *t,
-		       volatile sig_atomic_t *stop)
+		       volatile sig_atomic_t *stop, uint64_t begin_ns)
 {
-	struct ticker tk = { .interval = 1, .duration = o->duration,
-			     .report = output_check };
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	uint64_t checked = begin_ns, now;
+	const char *reason;
 
-	return ticker_run(&tk, t, stop);
+	for (;;) {
+		nanosleep(&nap, NULL);
+		if (*stop)
+			return "signal";
+		now = mono_ns();
+		reason = run_over(t, begin_ns, o->duration);
+		/* a closed pipe ends the run after its first second, not in
+		 * the moment the programs are attached */
+		if (reason && (strcmp(reason, "output closed") != 0 ||
+			       now - begin_ns >= 1000000000ull))
+			return reason;
+		/* once a second: did the JSON start line reach its place? */
+		if (now - checked >= 1000000000ull) {
+			checked = now;
+			if (out_flush() != 0)
+				return "output";
+		}
+	}
 }
 
 int stack_flame_open(const struct stack_opts *o, FILE **out)

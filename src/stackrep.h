@@ -139,11 +139,12 @@ void stack_opts_args(struct stack_opts *o, int argc, char **argv);
 int stack_cflags(const struct stack_opts *o, char (*buf)[48],
 		 const char **cflags);
 
-/* Wait until a signal sets *stop, the duration passes, the target exits
- * or exec()s, or standard output fails (checked once a second); the
- * reason, as ticker_run() says it. */
+/* From begin_ns (attached), wait until a signal sets *stop, the duration
+ * passes, the target exits or exec()s, standard output fails (checked
+ * once a second) or, after the first second, its pipe has no reader any
+ * more; the reason ("signal", run_over()'s, "output"). */
 const char *stack_wait(const struct stack_opts *o, const struct target *t,
-		       volatile sig_atomic_t *stop);
+		       volatile sig_atomic_t *stop, uint64_t begin_ns);
 
 /* --flame: open the page's file now, so that a bad path fails before
  * anything is attached; 0, or 1 after saying why. */

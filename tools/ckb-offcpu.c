@@ -393,7 +393,8 @@ static void announce(const struct state *s)
 
 static int run_loop(struct state *s)
 {
-	const char *reason = stack_wait(&s->o.s, &s->run.t, &stop_signal);
+	const char *reason = stack_wait(&s->o.s, &s->run.t, &stop_signal,
+					s->begin_ns);
 	double secs;
 	int rc = 0;
 

@@ -451,11 +451,14 @@ static const char *read_samples(struct state *s)
 		}
 		if (stop_signal)
 			return "signal";
+		now = mono_ns();
 		reason = run_over(&s->run.t, s->begin_ns, s->o.s.duration);
-		if (reason)
+		/* a closed pipe ends the run after its first second, not in
+		 * the moment the programs are attached */
+		if (reason && (strcmp(reason, "output closed") != 0 ||
+			       now - s->begin_ns >= 1000000000ull))
 			return reason;
 		/* once a second: did the JSON start line reach its place? */
-		now = mono_ns();
 		if (now - checked >= 1000000000ull) {
 			checked = now;
 			if (out_flush() != 0)
@@ -769,7 +772,8 @@ static void announce(const struct state *s)
 static int run_loop(struct state *s)
 {
 	const char *reason = s->rd ? read_samples(s) :
-			     stack_wait(&s->o.s, &s->run.t, &stop_signal);
+			     stack_wait(&s->o.s, &s->run.t, &stop_signal,
+					s->begin_ns);
 	double secs;
 	int rc = strcmp(reason, "error") == 0, err;
 
