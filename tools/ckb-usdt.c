@@ -20,6 +20,7 @@
 #include "../src/events.h"
 #include "../src/report.h"
 #include "../src/run.h"
+#include "../src/ticker.h"
 #include "../src/usdt.h"
 #include "../src/util.h"
 #include "usdt.bpf.inc"
@@ -79,8 +80,8 @@ struct probe_req {
 
 struct opts {
 	struct target_opts topt;
-	bool list, all, json, ebpf;
-	double interval, duration;
+	bool list, all;
+	struct cli_report r;
 	int nreqs;
 	struct probe_req reqs[MAX_REQS];
 };
@@ -126,6 +127,7 @@ struct state {
 	int map_fds[NMAPS];
 	struct event_reader *rd;
 	uint64_t intervals;
+	struct ticker tk;
 	int64_t real_minus_mono;
 };
 
@@ -194,29 +196,16 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->interval = 1;
+	cli_report_init(&o->r);
 	while ((c = getopt_long(argc, argv, "p:b:laji:d:vh", longs,
 				NULL)) != -1) {
+		if (cli_report_opt(&o->r, c, optarg, usage_text, "pbla"))
+			continue;
 		switch (c) {
 		case 'p': o->topt.pid = cli_pid(optarg); break;
 		case 'b': o->topt.binary = optarg; break;
 		case 'l': o->list = true; break;
 		case 'a': o->all = true; break;
-		case 'j': o->json = true; break;
-		case 'i':
-			o->interval = cli_seconds("interval", optarg);
-			break;
-		case 'd':
-			o->duration = cli_seconds("duration", optarg);
-			break;
-		case 'v': verbose = 1; break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-usdt --help\n", prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
 	if (o->topt.pid && o->topt.binary)
@@ -228,7 +217,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			usage_fail("more than %d probe arguments", MAX_REQS);
 		parse_req(&o->reqs[o->nreqs++], argv[optind]);
 	}
-	if (!o->ebpf && !o->topt.pid && !o->topt.binary)
+	if (!o->r.ebpf && !o->topt.pid && !o->topt.binary)
 		usage_fail("no target: pass -p PID or -b PATH");
 }
 
@@ -476,13 +465,13 @@ static int list_probes(struct state *s)
 		wanted(s, &s->notes[i], &r);
 	if (unmatched(s) != 0)
 		return -ENOENT;
-	if (!s->o.json)
+	if (!s->o.r.json)
 		printf("%-36s %-16s %-14s %s\n", "PROBE", "LOCATION",
 		       "SEMAPHORE", "ARGS");
 	for (i = 0; i < s->nnotes; i++) {
 		if (!wanted(s, &s->notes[i], &r))
 			continue;
-		if (s->o.json) {
+		if (s->o.r.json) {
 			list_json(&s->notes[i], s->files[s->note_file[i]].shown);
 			continue;
 		}
@@ -690,7 +679,7 @@ static void print_interval(struct state *s, double secs)
 		d = s->probes[i].total - s->probes[i].prev;
 		if (!d)
 			continue;
-		if (s->o.json) {
+		if (s->o.r.json) {
 			printf("{\"type\":\"interval\",\"ts\":%ld.%06ld,"
 			       "\"interval_s\":%.3f,\"probe\":",
 			       (long)tv.tv_sec, (long)tv.tv_usec, secs);
@@ -705,13 +694,14 @@ static void print_interval(struct state *s, double secs)
 		printf("%-40s %12llu %12.1f\n", s->probes[i].name,
 		       (unsigned long long)d, (double)d / secs);
 	}
-	if (!s->o.json)
+	if (!s->o.r.json)
 		printf(any ? "\n" : "no probe fired in the last %.1f s\n\n",
 		       secs);
 }
 
-static int report(struct state *s, double secs)
+static int report(void *arg, double secs)
 {
+	struct state *s = arg;
 	int i, err = read_counts(s);
 
 	if (err) {
@@ -726,13 +716,18 @@ static int report(struct state *s, double secs)
 	return out_flush();
 }
 
-static void summary(struct state *s, const char *reason, double secs)
+static void summary(void *arg, const char *reason)
 {
-	uint64_t lost = read_lost(s);
+	struct state *s = arg;
+	double secs = (double)(mono_ns() - s->tk.begin_ns) / 1e9;
+	uint64_t lost;
 	int i;
 
+	if (s->rd)
+		events_drain(s->rd);
+	lost = read_lost(s);
 	read_counts(s);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"duration_s\":"
 		       "%.3f,\"intervals\":%llu,\"counts\":{", reason, secs,
 		       (unsigned long long)s->intervals);
@@ -834,7 +829,7 @@ static int on_event(const void *data, size_t len, void *arg)
 		return 0;
 	sl = &s->slots[e.slot];
 	real = (int64_t)e.ts_ns + s->real_minus_mono;
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"event\",\"ts\":%lld.%06lld,\"pid\":%u,"
 		       "\"tid\":%u,\"probe\":", (long long)(real / 1000000000),
 		       (long long)(real % 1000000000 / 1000), e.pid, e.tid);
@@ -848,10 +843,10 @@ static int on_event(const void *data, size_t len, void *arg)
 		       s->probes[sl->probe].name);
 	}
 	for (i = 0; i < sl->note.nargs; i++) {
-		fputs(s->o.json ? (i ? "," : "") : " ", stdout);
-		print_arg(sl, &e, i, s->o.json);
+		fputs(s->o.r.json ? (i ? "," : "") : " ", stdout);
+		print_arg(sl, &e, i, s->o.r.json);
 	}
-	fputs(s->o.json ? "]}\n" : "\n", stdout);
+	fputs(s->o.r.json ? "]}\n" : "\n", stdout);
 	return 0;
 }
 
@@ -884,7 +879,7 @@ static void announce(const struct state *s)
 	fprintf(stderr, "Tracing %d USDT probes (%d locations, %d with a "
 		"semaphore) in %s... Hit Ctrl-C to end.\n", s->nprobes,
 		s->nslots, s->nsems, where);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"start\",\"pid\":%d,\"binary\":",
 		       (int)s->run.t.pid);
 		json_string(stdout, s->run.t.exe_shown);
@@ -901,10 +896,11 @@ static void announce(const struct state *s)
 	fflush(stdout);
 }
 
-/* Wait up to one nap for firings (-a) or just sleep. */
-static void nap(struct state *s)
+/* Wait up to 50 ms for firings to print (-a), or just sleep. */
+static void nap(void *arg)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct state *s = arg;
 
 	if (!s->rd) {
 		nanosleep(&ts, NULL);
@@ -914,54 +910,23 @@ static void nap(struct state *s)
 	fflush(stdout);
 }
 
-/* Run until a signal, the duration, the target's exit or exec, or an
- * output that cannot be written. */
 static int run(struct state *s)
 {
-	uint64_t begin = mono_ns(), last = begin, now, period;
-	const struct target *t = &s->run.t;
-	const char *reason = NULL;
-
-	period = (uint64_t)(s->o.interval * 1e9);
-	for (;;) {
-		nap(s);
-		now = mono_ns();
-		if (stop_signal)
-			break;
-		reason = run_over(t, begin, s->o.duration);
-		if (reason)
-			break;
-		if (now - last < period)
-			continue;
-		if (report(s, (double)(now - last) / 1e9) != 0)
-			return out_flush() ? run_end(t, NULL) : 1;
-		last = now;
-	}
-	if (!reason)
-		reason = "signal";
-	if (strcmp(reason, "output closed") == 0)
-		return run_end(t, reason);
-	if (s->rd)
-		events_drain(s->rd);
-	now = mono_ns();
-	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
-		return out_flush() ? run_end(t, NULL) : 1;
-	summary(s, reason, (double)(now - begin) / 1e9);
-	return run_end(t, reason);
+	ticker_init(&s->tk, &s->o.r, report, s);
+	s->tk.wait = nap;
+	return ticker_end(&s->tk, &s->run,
+			  ticker_run(&s->tk, &s->run.t, &stop_signal),
+			  summary, s);
 }
 
 static int trace(struct state *s)
 {
-	int rc;
-
 	if (select_slots(s) != 0 || load(s) != 0 ||
 	    (s->o.all && (fill_specs(s) != 0 || open_events(s) != 0)) ||
 	    attach(s) != 0)
 		return 1;
 	announce(s);
-	rc = run(s);
-	run_detach(&s->run);
-	return rc;
+	return run(s);
 }
 
 int main(int argc, char **argv)
@@ -971,7 +936,7 @@ int main(int argc, char **argv)
 
 	prog_name = "ckb-usdt";
 	parse_opts(&s.o, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		print_ebpf(&s.o);
 		return 0;
 	}
