@@ -12,6 +12,8 @@ PKGS="$PKGS systemtap-sdt-dev python3"
 # --prometheus (libmicrohttpd, opened at run time); its tests and the
 # stability kit: Prometheus, promtool, curl, gnuplot, systemd-analyze
 PKGS="$PKGS libmicrohttpd-dev prometheus curl gnuplot-nox systemd"
+# tests/plugin.bats: lld links Debian's librocksdb.a into a plugin
+PKGS="$PKGS lld"
 # stacks: objcopy makes the test binary without CFI; bench part unwind races
 # libdw against libunwind
 PKGS="$PKGS binutils libunwind-dev"
@@ -20,9 +22,17 @@ PKGS="$PKGS binutils libunwind-dev"
 # NodeSource's does) is kept: Debian's npm would conflict with it.
 PKGS="$PKGS chromium"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# ckb-offcpu, ckb-profile: the tests check by program id that nothing is
+# left loaded (bpftool) and build Rust fixtures for the demangler (rustc;
+# a rustup toolchain already on PATH is kept)
+PKGS="$PKGS bpftool"
+command -v rustc >/dev/null 2>&1 || PKGS="$PKGS rustc"
 # ckb-peers: network namespaces and packet drops in its suite, iperf3 in
 # make bench
 PKGS="$PKGS iproute2 nftables iperf3"
+# the fault matrix (tests/faults.bats): what is still loaded after a run;
+# strace for the cache's write protocol (tests/cache.bats)
+PKGS="$PKGS bpftool strace"
 
 log() { echo "setup-host: $*" >&2; }
 

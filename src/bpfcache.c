@@ -11,7 +11,7 @@
 #include "bpfcache.h"
 #include "util.h"
 
-#define MAGIC "CKBIMG02"
+#define MAGIC "CKBIMG03"
 #define MAX_INSNS 1000000
 #define MAX_ENTRY (64u << 20)
 
@@ -21,6 +21,7 @@ struct enc_head {
 	uint64_t sum;		/* FNV-1a over the whole encoding, this 0 */
 	uint32_t nmaps, nprogs, kern_version, pad;
 	char license[16];
+	char key[48];
 };
 
 struct enc_prog {
@@ -71,6 +72,7 @@ int image_encode(const struct bpf_image *img, void **out, size_t *outlen)
 	h.nprogs = (uint32_t)img->nprogs;
 	h.kern_version = img->kern_version;
 	memcpy(h.license, img->license, sizeof(h.license));
+	memcpy(h.key, img->key, sizeof(h.key));
 	memcpy(buf, &h, sizeof(h));
 	p = buf + sizeof(h);
 	memcpy(p, img->maps, sizeof(img->maps[0]) * (size_t)img->nmaps);
@@ -120,6 +122,8 @@ int image_decode(const void *buf, size_t len, struct bpf_image *img)
 		img->maps[i].name[IMAGE_NAME_LEN - 1] = '\0';
 	memcpy(img->license, h.license, sizeof(img->license));
 	img->license[sizeof(img->license) - 1] = '\0';
+	memcpy(img->key, h.key, sizeof(img->key));
+	img->key[sizeof(img->key) - 1] = '\0';
 	img->kern_version = h.kern_version;
 	for (i = 0; i < h.nprogs; i++) {
 		struct image_prog *ip = &img->progs[i];
@@ -239,7 +243,11 @@ static void entry_name(const struct bpf_build *b, char *name, size_t len)
 		 (unsigned long long)h[1]);
 }
 
-static int read_entry(int fd, void **buf, size_t *len)
+/* Read the entry open on fd into *buf: 0, -EPERM with why set when it
+ * is not a regular file of ours that only we can write, -EBADMSG when
+ * it is too short or too long, or -errno. */
+static int read_entry(int fd, void **buf, size_t *len, char *why,
+		      size_t whylen)
 {
 	struct stat st;
 	ssize_t n;
@@ -247,8 +255,15 @@ static int read_entry(int fd, void **buf, size_t *len)
 
 	if (fstat(fd, &st) != 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022))
+	if (!S_ISREG(st.st_mode))
+		snprintf(why, whylen, "it is not a regular file");
+	else if (st.st_uid != geteuid())
+		snprintf(why, whylen, "it belongs to uid %u, not to uid %u",
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & 022)
+		snprintf(why, whylen, "others can write it (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+	if (why[0])
 		return -EPERM;
 	if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_ENTRY)
 		return -EBADMSG;
@@ -273,7 +288,7 @@ static int read_entry(int fd, void **buf, size_t *len)
 
 int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 {
-	char name[64];
+	char name[48], why[96] = "";
 	void *buf = NULL;
 	size_t len = 0;
 	int dfd, fd, err;
@@ -283,17 +298,26 @@ int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 	entry_name(b, name, sizeof(name));
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 			      O_NONBLOCK);
-	err = fd < 0 ? -errno : read_entry(fd, &buf, &len);
+	err = fd < 0 ? -errno : read_entry(fd, &buf, &len, why, sizeof(why));
 	if (fd >= 0)
 		close(fd);
 	close(dfd);
 	if (!err)
 		err = image_decode(buf, len, img);
 	free(buf);
+	if (!err && strcmp(img->key, name) != 0) {
+		/* whole and unaltered, but made for another build: an entry
+		 * renamed or copied over this one */
+		image_free(img);
+		msg("BPF cache entry %s/%s was written for another build "
+		    "(renamed or copied?); compiling again", cache_dir(), name);
+		err = -ESTALE;
+	}
+	if (err == -ELOOP)
+		snprintf(why, sizeof(why), "it is a symbolic link");
 	if (err == -ELOOP || err == -EPERM)
-		msg("not using BPF cache entry %s/%s: not a regular file of "
-		    "uid %u that only it can write; compiling instead",
-		    cache_dir(), name, (unsigned)geteuid());
+		msg("not using BPF cache entry %s/%s: %s; compiling instead",
+		    cache_dir(), name, why);
 	else if (err == -EBADMSG)
 		msg("BPF cache entry %s/%s is damaged (truncated or "
 		    "altered); compiling again", cache_dir(), name);
@@ -305,7 +329,8 @@ int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 
 void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
 {
-	char name[64], tmp[96];
+	static struct bpf_image keyed;
+	char name[48], tmp[96];
 	void *buf = NULL;
 	size_t len;
 	int dfd, fd, err;
@@ -314,7 +339,9 @@ void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
 		return;
 	entry_name(b, name, sizeof(name));
 	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	err = image_encode(img, &buf, &len);
+	keyed = *img;	/* shares the bytecode, for encoding only */
+	snprintf(keyed.key, sizeof(keyed.key), "%s", name);
+	err = image_encode(&keyed, &buf, &len);
 	fd = err ? -1 : openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 					    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (!err && fd < 0)

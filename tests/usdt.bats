@@ -146,10 +146,11 @@ probe_vaddr() {
 	echo "$output" > "$TMP/l.jsonl"
 	[ "$(jq -s length "$TMP/l.jsonl")" -eq 4 ]
 	jq -e -s 'all(.[]; .type == "probe")' "$TMP/l.jsonl"
-	# node:round: two constants, a register, a rip-relative global
+	# node:round: two constants, a register (the round number, fire_round's
+	# first argument), a rip-relative global
 	jq -e -s '.[] | select(.name == "round") | .args |
 		.[0].kind == "const" and .[0].value == 70016 and .[0].size == -4 and
-		.[1].value == -1 and .[2].kind == "reg" and .[2].reg == "r13" and
+		.[1].value == -1 and .[2].kind == "reg" and .[2].reg == "rdi" and
 		.[3].kind == "unsupported"' "$TMP/l.jsonl"
 	jq -e -s '.[] | select(.name == "outbound_message") | .args[1] |
 		.kind == "mem" and .reg == "rdi" and .offset == 8 and .size == 8' "$TMP/l.jsonl"
@@ -477,4 +478,31 @@ py_count() {
 		[.[] | select(.type == "event" and .args[1] == "ckb_usdt_marker")] |
 		length == 300 and all(.[]; .args[0] == $f and .args[2] == $l)' "$TMP/py.out"
 	jq -e -s '.[-1].lost_events == 0' "$TMP/py.out"
+}
+
+@test "-p reads the notes of every object the process maps: libstdcxx:throw in libstdc++, counted exactly" {
+	need_root
+	[ -x "${CXX_THROW:-}" ] || skip "tests/fixtures/cxx-throw not built"
+	local lib n=2500
+	lib=$(ldd "$CXX_THROW" | awk '/libstdc\+\+/ { print $3 }')
+	readelf -n "$lib" | grep -q 'Name: throw' ||
+		skip "$lib has no libstdcxx USDT probes"
+	"$CXX_THROW" "$n" > "$TMP/x.out" &
+	BGPIDS="$BGPIDS $!"
+	local pid=$!
+	wait_for 10 grep -q '^ready' "$TMP/x.out"
+	# the executable has no probes of its own
+	! readelf -n "$CXX_THROW" | grep -q stapsdt
+	run "$CKB_USDT" -l -p "$pid"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$(realpath "$lib"):"* ]]
+	[[ "$output" == *"libstdcxx:throw "* ]]
+	start_usdt c -p "$pid" -j libstdcxx:throw libstdcxx:catch
+	kill -USR1 "$pid"
+	wait_for 30 grep -q '"throws"' "$TMP/x.out"
+	stop_usdt INT
+	cat "$TMP/x.out"
+	jq -e -s --argjson n "$n" '.[-1].counts["libstdcxx:throw"] == $n and
+		.[-1].counts["libstdcxx:catch"] == $n' "$TMP/c.out"
 }

@@ -21,30 +21,37 @@
 #include "../src/prom.h"
 #include "../src/report.h"
 #include "../src/rocksdb.h"
+#include "../src/unprobed.h"
 #include "../src/util.h"
 #include "rdblat.bpf.inc"
 
 
 static const char usage_text[] =
-"USAGE: ckb-rdblat [-p PID | -b PATH] [-i SEC] [-d SEC] [-o OPS] [-T] [-m|-u]\n"
-"                  [-j] [-H] [-v] [--follow] [--prometheus ADDR:PORT]\n"
+"USAGE: ckb-rdblat [-p PID] [-b PATH] [-i SEC] [-d SEC] [-o OPS] [-T] [-m|-u]\n"
+"                  [-e] [-j] [-H] [-v] [--follow] [--prometheus ADDR:PORT]\n"
 "                  [--duty PCT] [--ebpf] [interval [count]]\n"
 "\n"
 "Per-operation RocksDB latency of a running node: count, ops/s, avg, p50,\n"
 "p99, max and bytes for each operation seen, every interval.\n"
 "\n"
-"  -p, --pid PID       trace this process only\n"
+"  -p, --pid PID       trace this process only: its executable and every\n"
+"                      object it maps that holds RocksDB\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
-"                      mapping this shared library (librocksdb.so)\n"
+"                      mapping this shared library or plugin; with -p,\n"
+"                      only this object, in that process\n"
 "                      (neither: the one process named \"ckb\")\n"
 "  -i, --interval SEC  seconds between reports (default 1)\n"
 "  -d, --duration SEC  stop after SEC seconds\n"
 "  -o, --ops LIST      only these operations, comma separated:\n"
-"                      GET,TXN_GET,PUT,TXN_PUT,DELETE,TXN_DELETE,WRITE,\n"
-"                      TXN_COMMIT,ITER,FLUSH,COMPACTION,STALL\n"
+"                      GET,TXN_GET,TXN_GET_FOR_UPDATE,PUT,TXN_PUT,DELETE,\n"
+"                      TXN_DELETE,WRITE,TXN_COMMIT,TXN_ROLLBACK,ITER,\n"
+"                      ITER_SEEK,ITER_NEXT,INGEST,FLUSH,COMPACTION,\n"
+"                      STALL_DELAY,STALL_STOP (STALL: both; all: every\n"
+"                      one; ITER_NEXT is off unless named here)\n"
 "  -T, --timestamp     print the wall-clock time above each report\n"
 "  -m, --milliseconds  latencies in milliseconds\n"
 "  -u, --microseconds  latencies in microseconds (the default)\n"
+"  -e, --outcomes      add HIT, MISS and ERR columns to the table\n"
 "  -j, --json          JSON lines (latencies always in nanoseconds)\n"
 "  -H, --histogram     add a latency histogram per operation\n"
 "  -v, --verbose       show the resolved symbols, offsets and compiler output\n"
@@ -80,6 +87,7 @@ struct opts {
 	bool json;
 	bool hist;
 	bool ebpf;
+	bool outcomes;
 	bool follow;
 	const char *prom_addr;
 	unsigned duty;
@@ -143,6 +151,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		{ "timestamp", no_argument, NULL, 'T' },
 		{ "milliseconds", no_argument, NULL, 'm' },
 		{ "microseconds", no_argument, NULL, 'u' },
+		{ "outcomes", no_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "histogram", no_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -162,8 +171,8 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	o->interval = 1;
 	o->div = 1e3;
 	o->unit = "us";
-	ss->mask = (1u << OP_COUNT) - 1;
-	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmujHvh", longs,
+	ss->mask = catalog_default_mask();
+	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmuejHvh", longs,
 				NULL)) != -1) {
 		if (rocksdb_opt(ss, c, optarg))
 			continue;
@@ -177,6 +186,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		case 'T': o->timestamp = true; break;
 		case 'm': o->div = 1e6; o->unit = "ms"; break;
 		case 'u': o->div = 1e3; o->unit = "us"; break;
+		case 'e': o->outcomes = true; break;
 		case 'j': o->json = true; break;
 		case 'H': o->hist = true; break;
 		case 'v': verbose = 1; break;
@@ -223,8 +233,8 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 
 static void print_ebpf(void)
 {
-	printf("// cflags: -DDEDUP=<0, or 1 when both the C API and the C++ "
-	       "layer are attached>\n");
+	printf("// cflags: -DDEDUP=<0, or 1 when entry points of one operation "
+	       "can nest (any C++ layer attached)>\n");
 	fputs(rdblat_bpf_text, stdout);
 }
 
@@ -245,6 +255,9 @@ static int read_hists(struct state *s, struct op_hist *now)
 			now[op].sum_ns += h->sum_ns;
 			now[op].bytes += h->bytes;
 			now[op].bytes_known += h->bytes_known;
+			now[op].items += h->items;
+			for (k = 0; k < 4; k++)
+				now[op].outcome[k] += h->outcome[k];
 			for (k = 0; k < HIST_NBUCKETS; k++)
 				now[op].slot[k] += h->slot[k];
 		}
@@ -278,6 +291,9 @@ static void delta(struct op_hist *d, const struct op_hist *now,
 	d->sum_ns = now->sum_ns - prev->sum_ns;
 	d->bytes = now->bytes - prev->bytes;
 	d->bytes_known = now->bytes_known - prev->bytes_known;
+	d->items = now->items - prev->items;
+	for (k = 0; k < 4; k++)
+		d->outcome[k] = now->outcome[k] - prev->outcome[k];
 	for (k = 0; k < HIST_NBUCKETS; k++)
 		d->slot[k] = now->slot[k] - prev->slot[k];
 }
@@ -288,6 +304,25 @@ static double pct(const struct op_hist *d, uint64_t max, double p)
 	double v = hist_percentile(d->slot, HIST_NBUCKETS, p);
 
 	return max && v > (double)max ? (double)max : v;
+}
+
+/* The HIT, MISS and ERR cells of an op, "-" where it has none. */
+static void outcome_cells(const struct op_hist *d, int op, char cells[3][24])
+{
+	enum results r = catalog_ops[op].results;
+
+	snprintf(cells[0], 24, "-");
+	snprintf(cells[1], 24, "-");
+	snprintf(cells[2], 24, "-");
+	if (r == RESULTS_READ) {
+		snprintf(cells[0], 24, "%llu",
+			 (unsigned long long)d->outcome[OUT_OK]);
+		snprintf(cells[1], 24, "%llu",
+			 (unsigned long long)d->outcome[OUT_MISS]);
+	}
+	if (r != RESULTS_NONE)
+		snprintf(cells[2], 24, "%llu",
+			 (unsigned long long)d->outcome[OUT_ERROR]);
 }
 
 /* What one interval reports besides the histograms. */
@@ -303,9 +338,9 @@ static void print_table(const struct state *s, const struct op_hist *d,
 			const uint64_t *max, const struct interval *iv)
 {
 	char avg[16], p50[16], p99[16], mx[16], by[16], ts[16], cnt[24];
-	char rate[24];
+	char rate[24], cells[3][24], names[512];
 	const char *est = iv->estimated ? "~" : "";
-	const struct op_info *oi;
+	uint32_t unprobed = rocksdb_unprobed(&s->ss);
 	bool any = false;
 	int op;
 
@@ -320,12 +355,15 @@ static void print_table(const struct state *s, const struct op_hist *d,
 	for (op = 0; op < OP_COUNT; op++) {
 		if (!(s->ss.mask & (1u << op)) || !d[op].count)
 			continue;
-		if (!any)
-			printf("%-10s %8s %8s %8s %8s %8s %8s %7s\n", "OP",
+		if (!any) {
+			printf("%-18s %7s %8s %7s %7s %7s %7s %7s", "OP",
 			       "COUNT", "OPS/S", "AVG", "P50", "P99", "MAX",
 			       "BYTES");
+			if (s->o.outcomes)
+				printf(" %7s %7s %5s", "HIT", "MISS", "ERR");
+			printf("\n");
+		}
 		any = true;
-		oi = &catalog_ops[op];
 		fmt_latency(avg, sizeof(avg),
 			    (double)d[op].sum_ns / (double)d[op].count,
 			    s->o.div);
@@ -346,8 +384,13 @@ static void print_table(const struct state *s, const struct op_hist *d,
 			 (double)d[op].count / iv->frac);
 		snprintf(rate, sizeof(rate), "%s%.1f", est,
 			 (double)d[op].count / iv->frac / iv->secs);
-		printf("%-10s %8s %8s %8s %8s %8s %8s %7s\n", oi->name, cnt,
-		       rate, avg, p50, p99, mx, by);
+		printf("%-18s %7s %8s %7s %7s %7s %7s %7s",
+		       catalog_ops[op].name, cnt, rate, avg, p50, p99, mx, by);
+		if (s->o.outcomes) {
+			outcome_cells(&d[op], op, cells);
+			printf(" %7s %7s %5s", cells[0], cells[1], cells[2]);
+		}
+		printf("\n");
 	}
 	if (!any && s->waiting)
 		printf("no RocksDB operations in the last %.1f s: process %d "
@@ -356,10 +399,14 @@ static void print_table(const struct state *s, const struct op_hist *d,
 	else if (!any)
 		printf("no RocksDB operations in the last %.1f s\n", iv->secs);
 	else if (iv->estimated)
-		printf("%-10s latencies in %s; ~ estimated from %.0f%% of the "
+		printf("%-18s latencies in %s; ~ estimated from %.0f%% of the "
 		       "time\n", "", s->o.unit, iv->frac * 100);
 	else
-		printf("%-10s latencies in %s\n", "", s->o.unit);
+		printf("%-18s latencies in %s\n", "", s->o.unit);
+	if (unprobed) {
+		catalog_op_list(unprobed, ", ", names, sizeof(names));
+		printf("%-18s not probed: %s\n", "", names);
+	}
 	if (s->o.hist) {
 		for (op = 0; op < OP_COUNT; op++) {
 			if (!(s->ss.mask & (1u << op)) || !d[op].count)
@@ -371,6 +418,24 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		}
 	}
 	printf("\n");
+}
+
+/* ,"hits":N,"misses":N,"errors":N as far as the op has them, and its
+ * item count under the op's own name ("files", "keys"). */
+static void json_details(const struct op_hist *d, int op)
+{
+	enum results r = catalog_ops[op].results;
+
+	if (r == RESULTS_READ)
+		printf(",\"hits\":%llu,\"misses\":%llu",
+		       (unsigned long long)d->outcome[OUT_OK],
+		       (unsigned long long)d->outcome[OUT_MISS]);
+	if (r != RESULTS_NONE)
+		printf(",\"errors\":%llu",
+		       (unsigned long long)d->outcome[OUT_ERROR]);
+	if (catalog_ops[op].items)
+		printf(",\"%s\":%llu", catalog_ops[op].items,
+		       (unsigned long long)d->items);
 }
 
 /* JSON lines of the interval; how many. */
@@ -404,6 +469,7 @@ static int print_json(const struct state *s, const struct op_hist *d,
 			printf("\"bytes\":%.0f", (double)d[op].bytes / iv->frac);
 		else
 			printf("\"bytes\":null");
+		json_details(&d[op], op);
 		if (iv->estimated)
 			printf(",\"estimated\":true,\"traced_fraction\":%.4f,"
 			       "\"traced_count\":%llu", iv->frac,
@@ -475,13 +541,13 @@ static int report(struct state *s, double secs, uint64_t now_ns)
 	if (s->o.json ? print_json(s, d, max, &iv) > 0 :
 			(print_table(s, d, max, &iv), true))
 		s->untraced_ns = s->waiting ? s->untraced_ns : 0;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static void summary(struct state *s, const char *reason)
 {
 	uint64_t drops[DROP_COUNT], traced = traced_ns(s, mono_ns());
+	uint32_t unprobed = rocksdb_unprobed(&s->ss);
 	double frac = 1, el;
 	int op;
 	bool first = true;
@@ -500,9 +566,12 @@ static void summary(struct state *s, const char *reason)
 		for (op = 0; op < OP_COUNT; op++) {
 			if (!(s->ss.mask & (1u << op)))
 				continue;
-			printf("%s\"%s\":%.0f", first ? "" : ",",
-			       catalog_ops[op].name,
-			       (double)s->prev[op].count / frac);
+			printf("%s\"%s\":", first ? "" : ",",
+			       catalog_ops[op].name);
+			if (unprobed & (1u << op))
+				printf("null");
+			else
+				printf("%.0f", (double)s->prev[op].count / frac);
 			first = false;
 		}
 		printf("}");
@@ -561,6 +630,7 @@ static void announce(const struct state *s)
 		first = false;
 	}
 	printf("]");
+	rocksdb_json_unprobed(&s->ss, stdout);
 	if (s->following)
 		printf(",\"follow\":true,\"build_id\":\"%s\"", s->fl.build_id);
 	if (s->o.duty)
@@ -755,13 +825,14 @@ static void nap(struct state *s, uint64_t now)
 	nanosleep(&ts, NULL);
 }
 
-/* Run until a signal, the count, the duration or the target's exit. */
+/* Run until a signal, the count, the duration, the target's exit or
+ * exec (without --follow), or an output that cannot be written. */
 static int run(struct state *s)
 {
 	uint64_t begin = s->begin_ns, last = begin, now, period;
+	const struct target *t = &s->ss.run.t;
 	const char *reason = NULL;
 	pid_t pid;
-	int rc;
 
 	period = (uint64_t)(s->o.interval * 1e9);
 	for (;;) {
@@ -769,18 +840,23 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		if (s->o.duration &&
-		    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
-			reason = "duration";
-			break;
-		}
-		if (!s->waiting && !target_alive(&s->ss.run.t)) {
-			if (!s->following) {
-				reason = "target exited";
+		if (s->waiting) {
+			if (s->o.duration &&
+			    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
+				reason = "duration";
 				break;
 			}
-			if (target_lost(s, now, &last) != 0)
-				return 0;
+		} else {
+			reason = run_over(t, begin, s->o.duration);
+			if (reason && s->following &&
+			    (strcmp(reason, "target exited") == 0 ||
+			     strcmp(reason, "target exec") == 0)) {
+				reason = NULL;
+				if (target_lost(s, now, &last) != 0)
+					return out_flush() ? run_end(t, NULL) : 1;
+			}
+			if (reason)
+				break;
 		}
 		if (s->waiting && now >= s->next_find_ns) {
 			s->next_find_ns = now + FIND_NS;
@@ -797,30 +873,29 @@ static int run(struct state *s)
 		if (now - last < period)
 			continue;
 		if (report(s, (double)(now - last) / 1e9, now) != 0)
-			return 0;
+			return out_flush() ? run_end(t, NULL) : 1;
 		last = now;
 		if (s->o.duty)
 			duty_period(&s->duty, now);
 		if (s->o.count && s->intervals >= s->o.count) {
 			summary(s, "count");
-			return 0;
+			return run_end(t, "count");
 		}
 	}
+	if (!reason)
+		reason = "signal";
+	if (strcmp(reason, "output closed") == 0)
+		return run_end(t, reason);
 	now = mono_ns();
 	if (s->o.duty && s->duty.attached)
 		duty_tick(&s->duty, &s->ss.run, false, now);
 	if (now - last > 1000000 &&
 	    report(s, (double)(now - last) / 1e9, now) != 0)
-		return 0;
-	rc = reason && strcmp(reason, "target exited") == 0;
-	if (reason && strcmp(reason, "error") == 0)
-		rc = 1;
-	if (!reason)
-		reason = "signal";
+		return out_flush() ? run_end(t, NULL) : 1;
 	summary(s, reason);
-	if (rc && strcmp(reason, "target exited") == 0)
-		msg("process %d exited; stopping", s->ss.run.t.pid);
-	return rc;
+	if (strcmp(reason, "error") == 0)
+		return 1;
+	return run_end(t, reason);
 }
 
 /* --follow without -p: wait for the node to start. */

@@ -34,7 +34,7 @@
 #define DWARF_PAGES 512	/* default buffer with DWARF stacks: 2 MiB */
 
 static const char usage_text[] =
-"USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
+"USAGE: ckb-slowops [-p PID] [-b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
 "                   [--flame FILE.html] [--stack MODE] [--stack-size BYTES]\n"
 "                   [-d SEC] [--buffer-pages N] [--perf-buffer] [--follow]\n"
 "                   [--prometheus ADDR:PORT] [-v] [--ebpf] [min_us]\n"
@@ -44,9 +44,11 @@ static const char usage_text[] =
 "\n"
 "  min_us              threshold in microseconds (0: every operation)\n"
 "  -m, --min-ms MS     threshold in milliseconds\n"
-"  -p, --pid PID       trace this process only\n"
+"  -p, --pid PID       trace this process only (every object it maps\n"
+"                      that holds RocksDB)\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
-"                      mapping this shared library\n"
+"                      mapping this shared library or plugin; with -p,\n"
+"                      only this object, in that process\n"
 "                      (neither: the one process named \"ckb\")\n"
 "  -o, --ops LIST      only these operations, comma separated (as ckb-rdblat)\n"
 "  -T, --timestamp     wall-clock time of each operation's return\n"
@@ -178,7 +180,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	o->threshold_ns = 10000000;
 	o->pages = 256;
 	o->stack_bytes = DEFAULT_STACK_BYTES;
-	ss->mask = (1u << OP_COUNT) - 1;
+	ss->mask = catalog_default_mask();
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
 		if (rocksdb_opt(ss, c, optarg))
@@ -670,7 +672,10 @@ static int write_flame(struct state *s, uint64_t lost, const char *reason)
 		err = -errno;
 	s->flame_out = NULL;
 	if (err) {
-		msg("writing %s: %s", s->o.flame_path, strerror(-err));
+		msg("writing %s: %s; %s", s->o.flame_path, strerror(-err),
+		    err == -ENOSPC || err == -EDQUOT ? "free some space or try "
+		    "another --flame path" : "try another --flame path");
+		unlink(s->o.flame_path);	/* no page cut short */
 		return 1;
 	}
 	return 0;
@@ -801,8 +806,9 @@ static int run(struct state *s)
 	uint64_t begin = mono_ns(), checked = 0, now, last = begin, bytes, nap;
 	uint64_t cap = s->o.pages * (uint64_t)getpagesize();
 	struct timespec batch = { 0, 0 };
+	const struct target *t = &s->ss.run.t;
 	const char *reason = "signal";
-	int rc = 0, n;
+	int n, rc = 0;
 	pid_t pid;
 
 	for (;;) {
@@ -825,16 +831,23 @@ static int run(struct state *s)
 		}
 		if (now - checked >= CHECK_NS) {
 			checked = now;
-			fflush(stdout);
-			check_lost(s);
-			if (!s->waiting && !target_alive(&s->ss.run.t)) {
-				if (!s->following) {
-					reason = "target exited";
-					rc = 1;
-					break;
-				}
-				target_lost(s, now);
+			if (out_flush()) {
+				reason = NULL;
+				break;
 			}
+			check_lost(s);
+			if (!s->waiting) {
+				reason = run_over(t, begin, s->o.duration);
+				if (reason && s->following &&
+				    (strcmp(reason, "target exited") == 0 ||
+				     strcmp(reason, "target exec") == 0)) {
+					target_lost(s, now);
+					reason = NULL;
+				}
+				if (reason)
+					break;
+			}
+			reason = "signal";
 		}
 		if (s->o.duration &&
 		    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
@@ -859,11 +872,11 @@ static int run(struct state *s)
 	}
 	run_detach(&s->ss.run);
 	events_drain(s->rd);
-	if (summary(s, reason) != 0)
+	/* the folded stacks or the flame page could not be written (said) */
+	if (summary(s, reason ? reason : "output failed") != 0 && !out_flush())
 		rc = 1;
-	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
-		msg("process %d exited; stopping", s->ss.run.t.pid);
-	return rc;
+	n = run_end(t, reason);
+	return rc ? rc : n;
 }
 
 static void prom_fill(struct prom_buf *b, void *arg)
