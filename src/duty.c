@@ -50,15 +50,21 @@ int duty_tick(struct duty *d, struct run *r, bool may_attach, uint64_t now_ns)
 	account(d, r, now_ns);
 	if (want && !d->attached) {
 		err = run_attach(r);
-		if (!err)
+		if (!err) {
+			/* the links go in one by one, each firing as soon as it
+			 * exists: count the slice from halfway through (under
+			 * load attaching 50 links takes 100 ms or more) */
 			d->slices++;
-		account(d, r, mono_ns());
+			d->attached = true;
+			d->since_ns = now_ns + (mono_ns() - now_ns) / 2;
+		}
 	} else if (!want && d->attached) {
-		/* the slice ends when the detach begins: the breakpoints go
-		 * at once, the rest of the close waits for grace periods */
-		d->traced_ns += now_ns - d->since_ns;
+		/* the links are closed by a pool of threads, each breakpoint
+		 * going when its close starts; the closes then wait for grace
+		 * periods: count the slice to halfway through */
 		d->attached = false;
 		run_detach(r);
+		d->traced_ns += now_ns + (mono_ns() - now_ns) / 2 - d->since_ns;
 	}
 	return err;
 }

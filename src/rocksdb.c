@@ -347,9 +347,9 @@ void rocksdb_release_files(struct rocksdb_run *s)
 {
 	int i;
 
+	/* the paths and facts of the files stay; only their mappings go */
 	for (i = 0; i < s->r.nfiles; i++)
 		elf_close(&s->r.files[i]);
-	s->r.nfiles = 0;
 }
 
 void rocksdb_close(struct rocksdb_run *s)
