@@ -80,19 +80,11 @@ static const char usage_text[] =
 "the traced process exited (without --follow), 2 bad usage.\n";
 
 struct opts {
-	double interval;
-	double duration;
-	uint64_t count;
-	bool timestamp;
-	bool json;
-	bool hist;
-	bool ebpf;
+	struct cli_report r;
 	bool outcomes;
 	bool follow;
 	const char *prom_addr;
 	unsigned duty;
-	double div;
-	const char *unit;
 };
 
 static const char *const map_names[] = { "hist", "maxv", "drops" };
@@ -145,21 +137,12 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	static const struct option longs[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "binary", required_argument, NULL, 'b' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
 		{ "ops", required_argument, NULL, 'o' },
-		{ "timestamp", no_argument, NULL, 'T' },
-		{ "milliseconds", no_argument, NULL, 'm' },
-		{ "microseconds", no_argument, NULL, 'u' },
 		{ "outcomes", no_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "histogram", no_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "follow", no_argument, NULL, 'F' },
 		{ "prometheus", required_argument, NULL, 'P' },
-		{ "duty", required_argument, NULL, 'D' },
-		{ "ebpf", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "duty", required_argument, NULL, 'Y' },
+		CLI_REPORT_LONGS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sockaddr_storage sa;
@@ -168,28 +151,15 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->interval = 1;
-	o->div = 1e3;
-	o->unit = "us";
+	cli_report_init(&o->r);
 	ss->mask = catalog_default_mask();
 	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmuejHvh", longs,
 				NULL)) != -1) {
-		if (rocksdb_opt(ss, c, optarg))
+		if (rocksdb_opt(ss, c, optarg) ||
+		    cli_report_opt(&o->r, c, optarg, usage_text, "eFPY"))
 			continue;
 		switch (c) {
-		case 'i':
-			o->interval = cli_seconds("interval", optarg);
-			break;
-		case 'd':
-			o->duration = cli_seconds("duration", optarg);
-			break;
-		case 'T': o->timestamp = true; break;
-		case 'm': o->div = 1e6; o->unit = "ms"; break;
-		case 'u': o->div = 1e3; o->unit = "us"; break;
 		case 'e': o->outcomes = true; break;
-		case 'j': o->json = true; break;
-		case 'H': o->hist = true; break;
-		case 'v': verbose = 1; break;
 		case 'F': o->follow = true; break;
 		case 'P':
 			if (prom_parse_addr(optarg, &sa, &salen) != 0)
@@ -198,37 +168,23 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 					    optarg);
 			o->prom_addr = optarg;
 			break;
-		case 'D':
+		case 'Y':
 			if (parse_u64(optarg, 1, 99, &v) != 0)
 				usage_fail("bad --duty '%s': want a percentage "
 					    "from 1 to 99", optarg);
 			o->duty = (unsigned)v;
 			break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-rdblat --help\n", prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
 	rocksdb_opts_check(ss);
 	if (o->follow && ss->topt.binary)
 		usage_fail("--follow is for -p or the default process; -b "
 			    "already traces processes started later");
-	if (optind < argc)
-		o->interval = cli_seconds("interval", argv[optind++]);
-	if (optind < argc &&
-	    parse_u64(argv[optind++], 1, UINT64_MAX, &o->count) != 0)
-		usage_fail("bad count '%s': want a whole number >= 1",
-			    argv[optind - 1]);
-	if (optind < argc)
-		usage_fail("unexpected argument '%s'", argv[optind]);
-	if (o->duty && o->interval * o->duty / 100 < 0.01)
+	cli_report_args(&o->r, argc, argv);
+	if (o->duty && o->r.interval * o->duty / 100 < 0.01)
 		usage_fail("--duty %u of a %g s interval is under 10 ms; raise "
 			    "the interval or the percentage", o->duty,
-			    o->interval);
+			    o->r.interval);
 }
 
 static void print_ebpf(void)
@@ -344,7 +300,7 @@ static void print_table(const struct state *s, const struct op_hist *d,
 	bool any = false;
 	int op;
 
-	if (s->o.timestamp) {
+	if (s->o.r.timestamp) {
 		fmt_wallclock(ts, sizeof(ts));
 		printf("%s\n", ts);
 	}
@@ -366,12 +322,12 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		any = true;
 		fmt_latency(avg, sizeof(avg),
 			    (double)d[op].sum_ns / (double)d[op].count,
-			    s->o.div);
+			    s->o.r.div);
 		fmt_latency(p50, sizeof(p50), pct(&d[op], max[op], 50),
-			    s->o.div);
+			    s->o.r.div);
 		fmt_latency(p99, sizeof(p99), pct(&d[op], max[op], 99),
-			    s->o.div);
-		fmt_latency(mx, sizeof(mx), (double)max[op], s->o.div);
+			    s->o.r.div);
+		fmt_latency(mx, sizeof(mx), (double)max[op], s->o.r.div);
 		by[0] = '\0';
 		if (d[op].bytes_known) {
 			strcpy(by, est);
@@ -400,21 +356,21 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		printf("no RocksDB operations in the last %.1f s\n", iv->secs);
 	else if (iv->estimated)
 		printf("%-18s latencies in %s; ~ estimated from %.0f%% of the "
-		       "time\n", "", s->o.unit, iv->frac * 100);
+		       "time\n", "", s->o.r.unit, iv->frac * 100);
 	else
-		printf("%-18s latencies in %s\n", "", s->o.unit);
+		printf("%-18s latencies in %s\n", "", s->o.r.unit);
 	if (unprobed) {
 		catalog_op_list(unprobed, ", ", names, sizeof(names));
 		printf("%-18s not probed: %s\n", "", names);
 	}
-	if (s->o.hist) {
+	if (s->o.r.hist) {
 		for (op = 0; op < OP_COUNT; op++) {
 			if (!(s->ss.mask & (1u << op)) || !d[op].count)
 				continue;
 			printf("\n%s latency (%s):\n", catalog_ops[op].name,
-			       s->o.unit);
+			       s->o.r.unit);
 			hist_print_log2(stdout, d[op].slot, HIST_NBUCKETS,
-					s->o.unit, s->o.div);
+					s->o.r.unit, s->o.r.div);
 		}
 	}
 	printf("\n");
@@ -479,7 +435,7 @@ static int print_json(const struct state *s, const struct op_hist *d,
 			       (unsigned long long)iv->untraced_ms);
 		printf("}\n");
 		rows++;
-		if (!s->o.hist)
+		if (!s->o.r.hist)
 			continue;
 		printf("{\"type\":\"hist\",\"op\":\"%s\",\"unit\":\"ns\","
 		       "\"buckets\":[", catalog_ops[op].name);
@@ -538,7 +494,7 @@ static int report(struct state *s, double secs, uint64_t now_ns)
 	if (!s->waiting)
 		iv.untraced_ms = s->untraced_ns / 1000000;
 	/* the gap goes with the first interval that shows something */
-	if (s->o.json ? print_json(s, d, max, &iv) > 0 :
+	if (s->o.r.json ? print_json(s, d, max, &iv) > 0 :
 			(print_table(s, d, max, &iv), true))
 		s->untraced_ns = s->waiting ? s->untraced_ns : 0;
 	return out_flush();
@@ -559,7 +515,7 @@ static void summary(struct state *s, const char *reason)
 		if (frac <= 0)
 			frac = 1;
 	}
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\","
 		       "\"intervals\":%llu,\"counts\":{", reason,
 		       (unsigned long long)s->intervals);
@@ -617,7 +573,7 @@ static void announce(const struct state *s)
 	bool first = true;
 
 	rocksdb_announce(&s->ss, "latency");
-	if (!s->o.json)
+	if (!s->o.r.json)
 		return;
 	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", (int)s->ss.run.t.pid);
 	json_string(stdout, s->ss.run.t.exe_shown);
@@ -798,7 +754,7 @@ static void target_found(struct state *s, pid_t pid)
 	s->untraced_ns += g.gap_ns;
 	read_hists(s, s->base);
 	follow_report(&s->fl, &g, s->ss.run.t.exe_shown, s->ss.run.ps.n,
-		      s->o.json);
+		      s->o.r.json);
 }
 
 /* ---- the loop ---- */
@@ -834,20 +790,20 @@ static int run(struct state *s)
 	const char *reason = NULL;
 	pid_t pid;
 
-	period = (uint64_t)(s->o.interval * 1e9);
+	period = (uint64_t)(s->o.r.interval * 1e9);
 	for (;;) {
 		nap(s, mono_ns());
 		now = mono_ns();
 		if (stop_signal)
 			break;
 		if (s->waiting) {
-			if (s->o.duration &&
-			    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
+			if (s->o.r.duration &&
+			    now - begin >= (uint64_t)(s->o.r.duration * 1e9)) {
 				reason = "duration";
 				break;
 			}
 		} else {
-			reason = run_over(t, begin, s->o.duration);
+			reason = run_over(t, begin, s->o.r.duration);
 			if (reason && s->following &&
 			    (strcmp(reason, "target exited") == 0 ||
 			     strcmp(reason, "target exec") == 0)) {
@@ -877,7 +833,7 @@ static int run(struct state *s)
 		last = now;
 		if (s->o.duty)
 			duty_period(&s->duty, now);
-		if (s->o.count && s->intervals >= s->o.count) {
+		if (s->o.r.count && s->intervals >= s->o.r.count) {
 			summary(s, "count");
 			return run_end(t, "count");
 		}
@@ -948,7 +904,7 @@ int main(int argc, char **argv)
 
 	prog_name = "ckb-rdblat";
 	parse_opts(&s.o, &s.ss, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		print_ebpf();
 		return 0;
 	}
@@ -972,7 +928,7 @@ int main(int argc, char **argv)
 		s.begin_ns = mono_ns();
 		if (s.o.duty)
 			duty_init(&s.duty, &s.ss.run, s.o.duty,
-				  (uint64_t)(s.o.interval * 1e9), s.begin_ns);
+				  (uint64_t)(s.o.r.interval * 1e9), s.begin_ns);
 		announce(&s);
 		rc = run(&s);
 	} else if (stop_signal) {

@@ -89,18 +89,15 @@ static const char usage_text[] =
 enum { MODE_AUTO, MODE_FP, MODE_DWARF };
 
 struct opts {
+	struct cli_report r;	/* -d, -T, -j, -v, --ebpf, -h */
 	uint64_t threshold_ns;
-	double duration;
 	uint64_t pages;
 	uint64_t stack_bytes;
 	int stack_mode;		/* MODE_*, then SLOW_STACK_* once decided */
 	bool pages_given;
-	bool timestamp;
-	bool json;
 	bool ustack;
 	bool folded;
 	bool perf;
-	bool ebpf;
 	bool follow;
 	const char *prom_addr;
 	const char *flame_path;
@@ -177,13 +174,15 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	cli_report_init(&o->r);
 	o->threshold_ns = 10000000;
 	o->pages = 256;
 	o->stack_bytes = DEFAULT_STACK_BYTES;
 	ss->mask = catalog_default_mask();
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
-		if (rocksdb_opt(ss, c, optarg))
+		if (rocksdb_opt(ss, c, optarg) ||
+		    cli_report_opt(&o->r, c, optarg, usage_text, "mUfFSZBPWM"))
 			continue;
 		switch (c) {
 		case 'm':
@@ -193,8 +192,6 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 			o->threshold_ns = v * 1000000;
 			by_ms = true;
 			break;
-		case 'T': o->timestamp = true; break;
-		case 'j': o->json = true; break;
 		case 'U': o->ustack = true; break;
 		case 'f': o->folded = true; break;
 		case 'F':
@@ -220,11 +217,6 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 					    optarg);
 			o->stack_bytes = v;
 			break;
-		case 'd':
-			if (parse_seconds(optarg, 86400.0 * 365, &o->duration))
-				usage_fail("bad duration '%s': want seconds > 0",
-					    optarg);
-			break;
 		case 'B':
 			if (parse_u64(optarg, 1, 65536, &o->pages) != 0 ||
 			    (o->pages & (o->pages - 1)))
@@ -242,14 +234,6 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 					    optarg);
 			o->prom_addr = optarg;
 			break;
-		case 'v': verbose = 1; break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-slowops --help\n", prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
 	rocksdb_opts_check(ss);
@@ -496,7 +480,7 @@ static void print_event_table(struct state *s, const struct slow_event *e,
 	struct tm tm;
 	int i;
 
-	if (s->o.timestamp) {
+	if (s->o.r.timestamp) {
 		secs = (time_t)(((int64_t)e->ts_ns + s->wall_offset_ns) /
 				1000000000);
 		localtime_r(&secs, &tm);
@@ -577,7 +561,7 @@ static int on_event(const void *data, size_t len, void *arg)
 		fold_event(s, &e, frames, n, status);
 	if (s->o.folded)
 		return 0;
-	if (s->o.json)
+	if (s->o.r.json)
 		print_event_json(s, &e, frames, n, status);
 	else
 		print_event_table(s, &e, frames, s->o.ustack ? n : 0, status);
@@ -599,7 +583,7 @@ static void check_lost(struct state *s)
 		return;
 	msg("%llu events lost: the buffer was full; raise --buffer-pages",
 	    (unsigned long long)(lost - s->lost_seen));
-	if (s->o.json)
+	if (s->o.r.json)
 		printf("{\"type\":\"lost\",\"lost\":%llu,\"total\":%llu}\n",
 		       (unsigned long long)(lost - s->lost_seen),
 		       (unsigned long long)lost);
@@ -608,9 +592,9 @@ static void check_lost(struct state *s)
 
 static void print_header(const struct state *s)
 {
-	if (s->o.json || s->o.folded)
+	if (s->o.r.json || s->o.folded)
 		return;
-	if (s->o.timestamp)
+	if (s->o.r.timestamp)
 		printf("%-8s ", "TIME");
 	printf("%-7s %-7s %-15s %-10s %9s %4s %6s %7s %s\n", "PID", "TID",
 	       "COMM", "OP", "LAT(ms)", "CF", "KLEN", "BYTES", "ERR");
@@ -690,7 +674,7 @@ static int summary(struct state *s, const char *reason)
 	check_lost(s);
 	if (s->o.folded && flame_write_folded(s->flame, stdout) != 0)
 		rc = 1;
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"events\":%llu,"
 		       "\"lost\":%llu,\"under_threshold\":%llu,"
 		       "\"threshold_ns\":%llu", reason,
@@ -789,7 +773,7 @@ static void target_found(struct state *s, pid_t pid)
 	}
 	s->waiting = false;
 	follow_report(&s->fl, &g, s->ss.run.t.exe_shown, s->ss.run.ps.n,
-		      s->o.json);
+		      s->o.r.json);
 }
 
 /* Wait for events up to timeout_ms, serving scrapes meanwhile. */
@@ -837,7 +821,7 @@ static int run(struct state *s)
 			}
 			check_lost(s);
 			if (!s->waiting) {
-				reason = run_over(t, begin, s->o.duration);
+				reason = run_over(t, begin, s->o.r.duration);
 				if (reason && s->following &&
 				    (strcmp(reason, "target exited") == 0 ||
 				     strcmp(reason, "target exec") == 0)) {
@@ -849,8 +833,8 @@ static int run(struct state *s)
 			}
 			reason = "signal";
 		}
-		if (s->o.duration &&
-		    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
+		if (s->o.r.duration &&
+		    now - begin >= (uint64_t)(s->o.r.duration * 1e9)) {
 			reason = "duration";
 			break;
 		}
@@ -957,7 +941,7 @@ int main(int argc, char **argv)
 
 	prog_name = "ckb-slowops";
 	parse_opts(&s.o, &s.ss, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		s.stack = !stacks_wanted(&s.o) ? SLOW_STACK_NONE :
 			  s.o.stack_mode == MODE_DWARF ? SLOW_STACK_DWARF :
 							 SLOW_STACK_FP;
