@@ -172,6 +172,8 @@ static int cache_dir_open(void)
 	static bool warned;
 	const char *dir = cache_dir();
 	char why[128] = "";
+	const char *remedy = "set CKBTRACE_CACHE_DIR to a directory only "
+			     "you can write";
 	struct stat st;
 	int fd;
 
@@ -184,9 +186,12 @@ static int cache_dir_open(void)
 		goto refuse;
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			remedy = "raise ulimit -n";
 		snprintf(why, sizeof(why), "cannot open it: %s",
 			 strerror(errno));
+	}
 	else if (fstat(fd, &st) != 0)
 		snprintf(why, sizeof(why), "cannot stat it: %s",
 			 strerror(errno));
@@ -202,9 +207,8 @@ static int cache_dir_open(void)
 		close(fd);
 refuse:
 	if (!warned)
-		msg("not using the BPF cache %s: %s; compiling instead (set "
-		    "CKBTRACE_CACHE_DIR to a directory only you can write)",
-		    dir, why);
+		msg("not using the BPF cache %s: %s; compiling instead (%s)",
+		    dir, why, remedy);
 	warned = true;
 	return -1;
 }

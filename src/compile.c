@@ -45,8 +45,16 @@ static int bcc_bind(struct bcc_api *a, char *err, size_t len)
 	void *h = dlopen("libbcc.so.0", RTLD_NOW | RTLD_LOCAL);
 
 	if (!h) {
+		const char *why = dlerror();
+
+		/* dlopen() keeps errno from the open() that failed */
+		if (why && strstr(why, strerror(EMFILE))) {
+			snprintf(err, len, "cannot load libbcc.so.0 (%s); "
+				 "raise ulimit -n", why);
+			return -EMFILE;
+		}
 		snprintf(err, len, "cannot load libbcc.so.0 (%s); install libbpfcc",
-			 dlerror());
+			 why ? why : "not found");
 		return -ENOENT;
 	}
 #define BIND(field, sym)						\
@@ -250,8 +258,9 @@ int bpf_compile(const struct bpf_build *b, struct bpf_image *img, char *err,
 	errfd = memfd_create("bcc-output", MFD_CLOEXEC);
 	if (outfd < 0 || errfd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot set up the compiler: %s",
-			 strerror(-rc));
+		snprintf(err, errlen, "cannot set up the compiler: %s%s",
+			 strerror(-rc),
+			 rc == -EMFILE ? "; raise ulimit -n" : "");
 		goto out;
 	}
 	fflush(NULL);

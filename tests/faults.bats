@@ -311,8 +311,15 @@ outfile_spawn() {
 	ft_clean t a
 }
 
-@test "ulimit -n 12: exit 1, one line saying to raise it" {
-	refused "raise ulimit -n" sh -c 'ulimit -n 12 && exec "$@"' sh
+# Only 0, 1 and 2 open and 7 allowed: too few for any of the tools, with
+# or without a cached image, whatever descriptors the harness that runs
+# the suite leaves open.
+@test "ulimit -n 7, nothing inherited but 0-2: exit 1, one line saying to raise it" {
+	refused "raise ulimit -n" bash -c 'for f in /proc/$$/fd/*; do
+		n=${f##*/}
+		[ "$n" -le 2 ] || eval "exec $n>&-"
+	done
+	ulimit -n 7 && exec "$@"' bash
 }
 
 @test "ulimit -l 64, compiling: exact counts" {
