@@ -418,37 +418,14 @@ static uint32_t core_mask(void)
 	return m;
 }
 
-/* Do the headers and every loaded segment lie inside the file? */
-static int check_bounds(const struct elf_file *f)
-{
-	GElf_Ehdr eh;
-	GElf_Phdr ph;
-	int i;
-
-	if (!gelf_getehdr(f->elf, &eh) ||
-	    eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > f->file_size ||
-	    eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize > f->file_size)
-		return -ENOEXEC;
-	for (i = 0; i < eh.e_phnum; i++)
-		if (!gelf_getphdr(f->elf, i, &ph) ||
-		    (ph.p_type == PT_LOAD &&
-		     ph.p_offset + ph.p_filesz > f->file_size))
-			return -ENOEXEC;
-	return 0;
-}
-
 static int analyse(struct state *s)
 {
 	struct elf_file exe;
 	int i, err;
 
 	err = elf_open(&exe, s->t.exe);
-	if (!err)
-		err = check_bounds(&exe);
-	if (err) {
-		elf_close(&exe);
+	if (err)
 		return open_error(s, err);
-	}
 	follow_needed(s, &exe);
 	elf_close(&exe);
 	err = catalog_resolve_all(&s->r, &s->t);
