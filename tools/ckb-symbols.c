@@ -348,7 +348,11 @@ static int scan_file(struct file_info *fi, const struct elf_file *f)
 	err = elf_symbols(f, scan_cb, fi);
 	if (err)
 		return err;
-	qsort(fi->funcs, (size_t)fi->nfuncs, sizeof(*fi->funcs), func_cmp);
+	/* no functions (a stripped file): funcs is NULL, which qsort()
+	 * must not get */
+	if (fi->nfuncs > 1)
+		qsort(fi->funcs, (size_t)fi->nfuncs, sizeof(*fi->funcs),
+		      func_cmp);
 	for (i = 0; i < fi->nfuncs; i++) {
 		if (n && func_cmp(&fi->funcs[n - 1], &fi->funcs[i]) == 0) {
 			free(fi->funcs[i].demangled);
