@@ -181,8 +181,12 @@ static void close_parallel(const int *fds, int n)
 
 void probes_detach(struct probe_set *ps)
 {
-	close_parallel(ps->fds, ps->nentry);
-	close_parallel(ps->fds + ps->nentry, ps->n - ps->nentry);
+	/* nothing attached yet (an early error): fds is NULL, and NULL + 0
+	 * is undefined */
+	if (ps->fds) {
+		close_parallel(ps->fds, ps->nentry);
+		close_parallel(ps->fds + ps->nentry, ps->n - ps->nentry);
+	}
 	free(ps->fds);
 	memset(ps, 0, sizeof(*ps));
 }
