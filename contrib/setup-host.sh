@@ -9,6 +9,11 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# make fuzz: clang-14 with its libFuzzer, ASan and UBSan runtimes
+# (-fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev).
+# ./configure --enable-sanitizers with gcc needs libasan8 and libubsan1,
+# which build-essential brings.
+PKGS="$PKGS clang-14 libclang-rt-14-dev"
 
 log() { echo "setup-host: $*" >&2; }
 
