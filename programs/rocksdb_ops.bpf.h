@@ -10,11 +10,7 @@
  * struct is touched, so the program is the same on every kernel. */
 #include <uapi/linux/ptrace.h>
 #include "rdblat.h"
-
-/* Set by user space after loading, so that one compiled program serves
- * every target: CONFIG_TGID 0, or the only process whose calls count. */
-#define CONFIG_TGID 0
-#define CONFIG_COUNT 1
+#include "target.bpf.h"
 
 #ifndef DEDUP
 #define DEDUP 0
@@ -53,7 +49,6 @@ struct op_done {
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d);
 
-BPF_ARRAY(config, u64, CONFIG_COUNT);
 BPF_HASH(start, struct start_key, struct start_val, 65536);
 BPF_HASH(pending, u64, u64, 65536);
 BPF_PERCPU_ARRAY(drops, u64, DROP_COUNT);
@@ -93,14 +88,6 @@ static __always_inline u64 stack_arg(struct pt_regs *ctx, u32 n)
 	bpf_probe_read_user(&v, sizeof(v),
 			    (void *)(PT_REGS_SP(ctx) + 8 * (n + 1)));
 	return v;
-}
-
-static __always_inline int ours(u64 pid_tgid)
-{
-	u32 k = CONFIG_TGID;
-	u64 *tgid = config.lookup(&k);
-
-	return !tgid || *tgid == 0 || (pid_tgid >> 32) == *tgid;
 }
 
 static __always_inline u64 tally_get(u64 obj)

@@ -1,8 +1,8 @@
 /* ckb-usdt: USDT probe firings, counted per location, and with EVENTS
  * each firing's arguments through a ring buffer.
  *
- * The text is fixed.  Parameters arrive as -D integers only:
- *   TARGET_TGID    0, or the only process whose firings count
+ * The text is fixed.  The traced process is a map value (target.bpf.h).
+ * Parameters arrive as -D integers only:
  *   EVENTS         1: send every firing with its arguments (-a)
  *   RINGBUF_PAGES  pages of the ring buffer (a power of two)
  * How to read each argument of each location (kind, register, offset,
@@ -13,11 +13,9 @@
  * snapshot indexed like pt_regs; user memory only through
  * bpf_probe_read_user*; no kernel struct is read. */
 #include <uapi/linux/ptrace.h>
+#include "target.bpf.h"
 #include "usdt.h"
 
-#ifndef TARGET_TGID
-#define TARGET_TGID 0
-#endif
 #ifndef EVENTS
 #define EVENTS 0
 #endif
@@ -147,7 +145,7 @@ static __always_inline int fire(struct pt_regs *ctx, u32 slot)
 	u64 id = bpf_get_current_pid_tgid();
 	u64 *c;
 
-	if (TARGET_TGID && (id >> 32) != TARGET_TGID)
+	if (!ours(id))
 		return 0;
 	c = counts.lookup(&slot);
 	if (c)

@@ -1,33 +1,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bpfcache.h"
 #include "util.h"
 
-#define MAGIC "CKBCACH1"
-#define MAX_MAPS 64
-#define MAX_PROGS 128
+#define MAGIC "CKBIMG02"
 #define MAX_INSNS 1000000
+#define MAX_ENTRY (64u << 20)
 
-struct file_head {
+struct enc_head {
 	char magic[8];
-	uint32_t nmaps, nprogs;
-	uint32_t kern_version;
-	int32_t attach_type;
+	uint64_t len;		/* of the whole encoding */
+	uint64_t sum;		/* FNV-1a over the whole encoding, this 0 */
+	uint32_t nmaps, nprogs, kern_version, pad;
 	char license[16];
 };
 
-struct file_prog {
-	char name[CACHE_NAME_LEN];
+struct enc_prog {
+	char name[IMAGE_NAME_LEN];
+	uint32_t type;
+	int32_t attach_type;
 	uint32_t ninsns, pad;
 };
 
@@ -42,313 +41,295 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static void hash_str(uint64_t *h, const char *s)
+static uint64_t checksum(const void *buf, size_t len)
 {
-	h[0] = fnv(h[0], s, strlen(s) + 1);
-	h[1] = fnv(h[1] ^ 0x9e3779b97f4a7c15ull, s, strlen(s) + 1);
+	struct enc_head h;
+
+	memcpy(&h, buf, sizeof(h));
+	h.sum = 0;
+	return fnv(fnv(14695981039346656037ull, &h, sizeof(h)),
+		   (const char *)buf + sizeof(h), len - sizeof(h));
 }
 
-static bool dir_safe(const char *dir)
+int image_encode(const struct bpf_image *img, void **out, size_t *outlen)
 {
-	struct stat st;
+	struct enc_head h;
+	struct enc_prog ep;
+	size_t len = sizeof(h) + sizeof(img->maps[0]) * (size_t)img->nmaps;
+	char *buf, *p;
+	int i;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return false;
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	       st.st_uid == geteuid() && !(st.st_mode & 022);
+	for (i = 0; i < img->nprogs; i++)
+		len += sizeof(ep) + 8 * (size_t)img->progs[i].ninsns;
+	buf = calloc(1, len);
+	if (!buf)
+		return -ENOMEM;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, MAGIC, 8);
+	h.len = len;
+	h.nmaps = (uint32_t)img->nmaps;
+	h.nprogs = (uint32_t)img->nprogs;
+	h.kern_version = img->kern_version;
+	memcpy(h.license, img->license, sizeof(h.license));
+	memcpy(buf, &h, sizeof(h));
+	p = buf + sizeof(h);
+	memcpy(p, img->maps, sizeof(img->maps[0]) * (size_t)img->nmaps);
+	p += sizeof(img->maps[0]) * (size_t)img->nmaps;
+	for (i = 0; i < img->nprogs; i++) {
+		memset(&ep, 0, sizeof(ep));
+		memcpy(ep.name, img->progs[i].name, sizeof(ep.name));
+		ep.type = img->progs[i].type;
+		ep.attach_type = img->progs[i].attach_type;
+		ep.ninsns = img->progs[i].ninsns;
+		memcpy(p, &ep, sizeof(ep));
+		p += sizeof(ep);
+		memcpy(p, img->progs[i].insns, 8 * (size_t)ep.ninsns);
+		p += 8 * (size_t)ep.ninsns;
+	}
+	h.sum = checksum(buf, len);
+	memcpy(buf, &h, sizeof(h));
+	*out = buf;
+	*outlen = len;
+	return 0;
 }
 
-int bpfcache_path(const struct bpf_build *b, char *path, size_t len)
+int image_decode(const void *buf, size_t len, struct bpf_image *img)
+{
+	const char *p = buf, *end = p + len;
+	struct enc_head h;
+	struct enc_prog ep;
+	size_t msize;
+	uint32_t i;
+
+	memset(img, 0, sizeof(*img));
+	if (len < sizeof(h))
+		return -EBADMSG;
+	memcpy(&h, p, sizeof(h));
+	if (memcmp(h.magic, MAGIC, 8) != 0 || h.len != len ||
+	    h.sum != checksum(buf, len) || h.nmaps > IMAGE_MAX_MAPS ||
+	    h.nprogs > IMAGE_MAX_PROGS)
+		return -EBADMSG;
+	p += sizeof(h);
+	msize = sizeof(img->maps[0]) * h.nmaps;
+	if ((size_t)(end - p) < msize)
+		return -EBADMSG;
+	memcpy(img->maps, p, msize);
+	p += msize;
+	img->nmaps = (int)h.nmaps;
+	for (i = 0; i < h.nmaps; i++)
+		img->maps[i].name[IMAGE_NAME_LEN - 1] = '\0';
+	memcpy(img->license, h.license, sizeof(img->license));
+	img->license[sizeof(img->license) - 1] = '\0';
+	img->kern_version = h.kern_version;
+	for (i = 0; i < h.nprogs; i++) {
+		struct image_prog *ip = &img->progs[i];
+
+		if ((size_t)(end - p) < sizeof(ep))
+			goto bad;
+		memcpy(&ep, p, sizeof(ep));
+		p += sizeof(ep);
+		if (!ep.ninsns || ep.ninsns > MAX_INSNS ||
+		    (size_t)(end - p) < 8 * (size_t)ep.ninsns)
+			goto bad;
+		ip->insns = malloc(8 * (size_t)ep.ninsns);
+		if (!ip->insns) {
+			image_free(img);
+			return -ENOMEM;
+		}
+		memcpy(ip->insns, p, 8 * (size_t)ep.ninsns);
+		p += 8 * (size_t)ep.ninsns;
+		memcpy(ip->name, ep.name, sizeof(ip->name));
+		ip->name[IMAGE_NAME_LEN - 1] = '\0';
+		ip->type = ep.type;
+		ip->attach_type = ep.attach_type;
+		ip->ninsns = ep.ninsns;
+		img->nprogs++;
+	}
+	if (p == end)
+		return 0;
+bad:
+	image_free(img);
+	return -EBADMSG;
+}
+
+/* ---- the cache ---- */
+
+static const char *cache_dir(void)
 {
 	const char *dir = getenv("CKBTRACE_CACHE_DIR");
+
+	return dir && *dir ? dir : "/var/cache/ckbtrace";
+}
+
+/* The checked cache directory, opened; -1 when caching is off or the
+ * directory is refused (said once). */
+static int cache_dir_open(void)
+{
+	static bool warned;
+	const char *dir = cache_dir();
+	char why[128] = "";
+	struct stat st;
+	int fd;
+
+	if (getenv("CKBTRACE_NO_CACHE"))
+		return -1;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(why, sizeof(why), "cannot create it: %s",
+			 strerror(errno));
+		fd = -1;
+		goto refuse;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(why, sizeof(why), "cannot open it: %s",
+			 strerror(errno));
+	else if (fstat(fd, &st) != 0)
+		snprintf(why, sizeof(why), "cannot stat it: %s",
+			 strerror(errno));
+	else if (st.st_uid != geteuid())
+		snprintf(why, sizeof(why), "it belongs to uid %u, not to uid "
+			 "%u", (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & 022)
+		snprintf(why, sizeof(why), "others can write it (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+	if (!why[0])
+		return fd;
+	if (fd >= 0)
+		close(fd);
+refuse:
+	if (!warned)
+		msg("not using the BPF cache %s: %s; compiling instead (set "
+		    "CKBTRACE_CACHE_DIR to a directory only you can write)",
+		    dir, why);
+	warned = true;
+	return -1;
+}
+
+/* The entry's file name for build b. */
+static void entry_name(const struct bpf_build *b, char *name, size_t len)
+{
 	uint64_t h[2] = { 14695981039346656037ull, 1469598103934665603ull };
 	char buf[64], headers[PATH_MAX], real[PATH_MAX];
 	struct utsname u;
 	int i;
 
-	if (getenv("CKBTRACE_NO_CACHE"))
-		return -ENOENT;
-	if (!dir || !*dir)
-		dir = "/var/cache/ckbtrace";
-	if (!dir_safe(dir))
-		return -ENOENT;
+#define HASH(s)								\
+	do {								\
+		const char *s_ = (s);					\
+		h[0] = fnv(h[0], s_, strlen(s_) + 1);			\
+		h[1] = fnv(h[1] ^ 0x9e3779b97f4a7c15ull, s_, strlen(s_) + 1); \
+	} while (0)
 	uname(&u);
 	snprintf(headers, sizeof(headers), "/lib/modules/%s/build", u.release);
-	hash_str(h, MAGIC);
-	hash_str(h, u.release);
-	hash_str(h, u.version);
-	hash_str(h, realpath(headers, real) ? real : "");
-	hash_str(h, b->text);
+	HASH(MAGIC);
+	HASH(u.release);
+	HASH(u.version);
+	HASH(realpath(headers, real) ? real : "");
+	HASH(b->text);
 	for (i = 0; i < b->ncflags; i++)
-		hash_str(h, b->cflags[i]);
-	for (i = 0; i < b->nprogs; i++)
-		hash_str(h, b->progs[i]);
-	snprintf(buf, sizeof(buf), "%d", b->attach_type);
-	hash_str(h, buf);
-	if (snprintf(path, len, "%s/%016llx%016llx.bpf", dir,
-		     (unsigned long long)h[0], (unsigned long long)h[1]) >=
-	    (int)len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -errno;
-		c += w;
-		n -= (size_t)w;
+		HASH(b->cflags[i]);
+	for (i = 0; i < b->nprogs; i++) {
+		snprintf(buf, sizeof(buf), "%u/%d", b->progs[i].type,
+			 b->progs[i].attach_type);
+		HASH(b->progs[i].name);
+		HASH(buf);
 	}
-	return 0;
+#undef HASH
+	snprintf(name, len, "%016llx%016llx.bpf", (unsigned long long)h[0],
+		 (unsigned long long)h[1]);
 }
 
-int bpfcache_write(const char *path, const struct cache_map *maps, int nmaps,
-		   const struct cache_prog *progs, int nprogs,
-		   const char *license, uint32_t kern_version,
-		   int attach_type)
-{
-	struct file_head h = { .nmaps = (uint32_t)nmaps,
-			       .nprogs = (uint32_t)nprogs,
-			       .kern_version = kern_version,
-			       .attach_type = attach_type };
-	char tmp[PATH_MAX];
-	int fd, i, err = 0;
-
-	memcpy(h.magic, MAGIC, 8);
-	snprintf(h.license, sizeof(h.license), "%s", license);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, &h, sizeof(h));
-	for (i = 0; !err && i < nmaps; i++)
-		err = write_all(fd, &maps[i], sizeof(maps[i]));
-	for (i = 0; !err && i < nprogs; i++) {
-		struct file_prog fp = { .ninsns = progs[i].ninsns };
-
-		memcpy(fp.name, progs[i].name, sizeof(fp.name));
-		err = write_all(fd, &fp, sizeof(fp));
-		if (!err)
-			err = write_all(fd, progs[i].insns,
-					8 * (size_t)progs[i].ninsns);
-	}
-	if (close(fd) != 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) != 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
-static int sys_bpf(int cmd, union bpf_attr *a)
-{
-	long r = syscall(__NR_bpf, cmd, a, sizeof(*a));
-
-	return r < 0 ? -errno : (int)r;
-}
-
-static int map_create(const struct cache_map *m)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.map_type = m->type;
-	a.key_size = m->key_size;
-	a.value_size = m->value_size;
-	a.max_entries = m->max_entries;
-	a.map_flags = m->flags;
-	snprintf(a.map_name, sizeof(a.map_name), "%.15s", m->name);
-	return sys_bpf(BPF_MAP_CREATE, &a);
-}
-
-/* Point every map reference of the bytecode at the new maps. */
-static int relocate(struct bpf_insn *in, uint32_t n,
-		    const struct cache_map *maps, const int *fds, int nmaps)
-{
-	uint32_t i;
-	int k;
-
-	for (i = 0; i < n; i++) {
-		if (in[i].code != (BPF_LD | BPF_IMM | BPF_DW))
-			continue;
-		if (in[i].src_reg == BPF_PSEUDO_MAP_FD ||
-		    in[i].src_reg == BPF_PSEUDO_MAP_VALUE) {
-			for (k = 0; k < nmaps; k++)
-				if (maps[k].fd == in[i].imm)
-					break;
-			if (k == nmaps)
-				return -EINVAL;
-			in[i].imm = fds[k];
-		}
-		i++;	/* the second half of a 16-byte load */
-	}
-	return 0;
-}
-
-static int prog_load(const struct file_head *h, const char *name,
-		     const struct bpf_insn *in, uint32_t n)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_KPROBE;
-	a.insns = (uint64_t)(uintptr_t)in;
-	a.insn_cnt = n;
-	a.license = (uint64_t)(uintptr_t)h->license;
-	a.kern_version = h->kern_version;
-	if (h->attach_type > 0)
-		a.expected_attach_type = (uint32_t)h->attach_type;
-	snprintf(a.prog_name, sizeof(a.prog_name), "%.15s", name);
-	return sys_bpf(BPF_PROG_LOAD, &a);
-}
-
-static bool file_safe(int fd)
+static int read_entry(int fd, void **buf, size_t *len)
 {
 	struct stat st;
+	ssize_t n;
+	size_t got = 0;
 
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	       st.st_uid == geteuid() && !(st.st_mode & 022);
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022))
+		return -EPERM;
+	if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_ENTRY)
+		return -EBADMSG;
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len);
+	if (!*buf)
+		return -ENOMEM;
+	while (got < *len) {
+		n = read(fd, (char *)*buf + got, *len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == *len)
+		return 0;
+	free(*buf);
+	*buf = NULL;
+	return -EBADMSG;
 }
 
-static int read_all(int fd, void *p, size_t n)
+int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 {
-	ssize_t r = read(fd, p, n);
+	char name[64];
+	void *buf = NULL;
+	size_t len = 0;
+	int dfd, fd, err;
 
-	return r == (ssize_t)n ? 0 : -EINVAL;
-}
-
-struct loaded {
-	struct file_head h;
-	struct cache_map maps[MAX_MAPS];
-	int map_fds[MAX_MAPS];
-	char names[MAX_PROGS][CACHE_NAME_LEN];
-	int prog_fds[MAX_PROGS];
-	int nmaps, nprogs;
-};
-
-static void loaded_close(struct loaded *l)
-{
-	int i;
-
-	for (i = 0; i < l->nmaps; i++)
-		if (l->map_fds[i] >= 0)
-			close(l->map_fds[i]);
-	for (i = 0; i < l->nprogs; i++)
-		if (l->prog_fds[i] >= 0)
-			close(l->prog_fds[i]);
-	l->nmaps = l->nprogs = 0;
-}
-
-static int load_entry(int fd, struct loaded *l)
-{
-	struct bpf_insn *in = NULL;
-	struct file_prog fp;
-	uint32_t i;
-	int err;
-
-	if (read_all(fd, &l->h, sizeof(l->h)) ||
-	    memcmp(l->h.magic, MAGIC, 8) != 0 || l->h.nmaps > MAX_MAPS ||
-	    l->h.nprogs > MAX_PROGS)
-		return -EINVAL;
-	l->h.license[sizeof(l->h.license) - 1] = '\0';
-	for (i = 0; i < l->h.nmaps; i++) {
-		if (read_all(fd, &l->maps[i], sizeof(l->maps[i])))
-			return -EINVAL;
-		l->maps[i].name[CACHE_NAME_LEN - 1] = '\0';
-		l->map_fds[l->nmaps] = map_create(&l->maps[i]);
-		if (l->map_fds[l->nmaps] < 0)
-			return l->map_fds[l->nmaps];
-		l->nmaps++;
-	}
-	for (i = 0; i < l->h.nprogs; i++) {
-		if (read_all(fd, &fp, sizeof(fp)) || !fp.ninsns ||
-		    fp.ninsns > MAX_INSNS)
-			return -EINVAL;
-		in = malloc(8 * (size_t)fp.ninsns);
-		if (!in)
-			return -ENOMEM;
-		err = read_all(fd, in, 8 * (size_t)fp.ninsns);
-		if (!err)
-			err = relocate(in, fp.ninsns, l->maps, l->map_fds,
-				       l->nmaps);
-		fp.name[CACHE_NAME_LEN - 1] = '\0';
-		memcpy(l->names[i], fp.name, CACHE_NAME_LEN);
-		l->prog_fds[l->nprogs] = err ? err :
-					 prog_load(&l->h, fp.name, in, fp.ninsns);
-		free(in);
-		if (l->prog_fds[l->nprogs] < 0)
-			return l->prog_fds[l->nprogs];
-		l->nprogs++;
-	}
-	return 0;
-}
-
-/* Hand the wanted fds out; close the rest. */
-static int pick(struct loaded *l, const struct bpf_build *b, int *prog_fds,
-		int *map_fds)
-{
-	int i, k;
-
-	for (i = 0; i < b->nprogs; i++) {
-		for (k = 0; k < l->nprogs; k++)
-			if (strcmp(l->names[k], b->progs[i]) == 0)
-				break;
-		if (k == l->nprogs)
-			return -ENOENT;
-		prog_fds[i] = k;
-	}
-	for (i = 0; i < b->nmaps; i++) {
-		for (k = 0; k < l->nmaps; k++)
-			if (strcmp(l->maps[k].name, b->maps[i]) == 0)
-				break;
-		if (k == l->nmaps)
-			return -ENOENT;
-		map_fds[i] = k;
-	}
-	for (i = 0; i < b->nprogs; i++)
-		prog_fds[i] = fcntl(l->prog_fds[prog_fds[i]], F_DUPFD_CLOEXEC, 0);
-	for (i = 0; i < b->nmaps; i++)
-		map_fds[i] = fcntl(l->map_fds[map_fds[i]], F_DUPFD_CLOEXEC, 0);
-	for (i = 0; i < b->nprogs + b->nmaps; i++) {
-		if ((i < b->nprogs ? prog_fds[i] : map_fds[i - b->nprogs]) < 0) {
-			for (k = 0; k < b->nprogs; k++)
-				if (prog_fds[k] >= 0)
-					close(prog_fds[k]);
-			for (k = 0; k < b->nmaps; k++)
-				if (map_fds[k] >= 0)
-					close(map_fds[k]);
-			return -EMFILE;
-		}
-	}
-	return 0;
-}
-
-int bpfcache_load(const char *path, const struct bpf_build *b, int *prog_fds,
-		  int *map_fds)
-{
-	static struct loaded l;
-	int fd, err;
-
-	memset(&l, 0, sizeof(l));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (b->no_cache || (dfd = cache_dir_open()) < 0)
 		return -ENOENT;
-	if (!file_safe(fd)) {
+	entry_name(b, name, sizeof(name));
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+			      O_NONBLOCK);
+	err = fd < 0 ? -errno : read_entry(fd, &buf, &len);
+	if (fd >= 0)
 		close(fd);
-		return -ENOENT;
-	}
-	err = load_entry(fd, &l);
-	close(fd);
+	close(dfd);
 	if (!err)
-		err = pick(&l, b, prog_fds, map_fds);
-	loaded_close(&l);
-	return err;
+		err = image_decode(buf, len, img);
+	free(buf);
+	if (err == -ELOOP || err == -EPERM)
+		msg("not using BPF cache entry %s/%s: not a regular file of "
+		    "uid %u that only it can write; compiling instead",
+		    cache_dir(), name, (unsigned)geteuid());
+	else if (err == -EBADMSG)
+		msg("BPF cache entry %s/%s is damaged (truncated or "
+		    "altered); compiling again", cache_dir(), name);
+	else if (!err)
+		vmsg("BPF programs loaded from %s/%s", cache_dir(), name);
+	return err == -ENOENT || err == -ELOOP || err == -EPERM ? -ENOENT :
+								  err;
+}
+
+void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
+{
+	char name[64], tmp[96];
+	void *buf = NULL;
+	size_t len;
+	int dfd, fd, err;
+
+	if (b->no_cache || (dfd = cache_dir_open()) < 0)
+		return;
+	entry_name(b, name, sizeof(name));
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
+	err = image_encode(img, &buf, &len);
+	fd = err ? -1 : openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+					    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (!err && fd < 0)
+		err = -errno;
+	if (!err)
+		err = write_full(fd, buf, len);
+	if (fd >= 0 && close(fd) != 0 && !err)
+		err = -errno;
+	if (!err && renameat(dfd, tmp, dfd, name) != 0)
+		err = -errno;
+	if (err && fd >= 0)
+		unlinkat(dfd, tmp, 0);
+	if (err)
+		vmsg("cannot write BPF cache entry %s/%s: %s", cache_dir(),
+		     name, strerror(-err));
+	close(dfd);
+	free(buf);
 }

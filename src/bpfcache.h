@@ -1,47 +1,43 @@
-/* A cache of compiled BPF programs, so that a tool started again on the
- * same host loads in milliseconds instead of running LLVM.  An entry holds
- * the bytecode BCC produced and the maps it declared; loading it creates
- * fresh maps, points the bytecode at them and loads it through the kernel
- * verifier like any program.  Entries live in $CKBTRACE_CACHE_DIR or
- * /var/cache/ckbtrace, are used only when the directory and the file
- * belong to this user and nobody else can write them, and are skipped
- * with CKBTRACE_NO_CACHE set. */
+/* Compiled BPF images: their byte form (the compile child hands one back
+ * in it, the cache stores it) and a cache of them, so that a tool
+ * started again on the same host loads in milliseconds instead of
+ * running LLVM.
+ *
+ * The cache is a trust boundary: root loads the bytecode it finds there.
+ * Entries live in $CKBTRACE_CACHE_DIR or /var/cache/ckbtrace.  A
+ * directory that is not owned by the effective user, or is group- or
+ * world-writable (a symlink is judged by what it points to), is refused
+ * with one line on stderr and the tool compiles without it.  Entries are
+ * opened relative to the checked directory with O_NOFOLLOW and checked
+ * with fstat (a regular file of the effective user, writable by no one
+ * else); each carries a checksum over all its bytes, so a truncated or
+ * altered entry is compiled again, never handed to the verifier; writes
+ * go to a temporary file in the same directory, then rename().
+ * CKBTRACE_NO_CACHE turns the cache off. */
 #ifndef CKBTRACE_BPFCACHE_H
 #define CKBTRACE_BPFCACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpfsys.h"
 #include "compile.h"
 
-#define CACHE_NAME_LEN 64
+/* img in its byte form, in a malloc()ed buffer.  0 or -errno. */
+int image_encode(const struct bpf_image *img, void **buf, size_t *len);
 
-struct cache_map {
-	char name[CACHE_NAME_LEN];
-	uint32_t type, key_size, value_size, max_entries, flags;
-	int32_t fd;		/* the fd the bytecode refers to */
-};
+/* Parse and check (size, checksum, bounds) the byte form.  0, or
+ * -EBADMSG for anything but a whole, unaltered image; img owns its
+ * bytecode afterwards (image_free). */
+int image_decode(const void *buf, size_t len, struct bpf_image *img);
 
-struct cache_prog {
-	char name[CACHE_NAME_LEN];
-	uint32_t ninsns;
-	const uint64_t *insns;	/* struct bpf_insn, 8 bytes each */
-};
+/* The cache entry for build b, into img: 0, -ENOENT when there is none
+ * (or caching is off, or the directory is refused), -EBADMSG when the
+ * entry is damaged (said on stderr). */
+int bpfcache_get(const struct bpf_build *b, struct bpf_image *img);
 
-/* The cache file for this build: 0, or -ENOENT when caching is off or the
- * directory is not safe to use. */
-int bpfcache_path(const struct bpf_build *b, char *path, size_t len);
-
-/* Write an entry atomically.  0 or -errno. */
-int bpfcache_write(const char *path, const struct cache_map *maps, int nmaps,
-		   const struct cache_prog *progs, int nprogs,
-		   const char *license, uint32_t kern_version,
-		   int attach_type);
-
-/* Load b's programs and maps from the entry at path.  0 with the fds
- * filled, -ENOENT when there is no usable entry, or -errno; on failure
- * nothing is left open. */
-int bpfcache_load(const char *path, const struct bpf_build *b, int *prog_fds,
-		  int *map_fds);
+/* Store img as the entry for b; a failure is said on stderr only with
+ * -v, since the tool works on without it. */
+void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img);
 
 #endif

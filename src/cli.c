@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,30 +39,52 @@ double cli_seconds(const char *what, const char *s)
 	return v;
 }
 
-bool cli_session_opt(struct session *ss, int opt, const char *arg)
+void cli_report_init(struct cli_report *r)
 {
-	char bad[64];
-
-	switch (opt) {
-	case 'p':
-		ss->pid = cli_pid(arg);
-		return true;
-	case 'b':
-		ss->binary = arg;
-		return true;
-	case 'o':
-		if (catalog_parse_ops(arg, &ss->mask, bad, sizeof(bad)) != 0)
-			usage_fail("unknown operation '%s'", bad);
-		ss->explicit_ops = true;
-		return true;
-	}
-	return false;
+	memset(r, 0, sizeof(*r));
+	r->interval = 1;
+	r->div = 1e3;
+	r->unit = "us";
 }
 
-void cli_session_check(const struct session *ss)
+bool cli_report_opt(struct cli_report *r, int opt, const char *arg,
+		    const char *usage, const char *own)
 {
-	if (ss->pid && ss->binary)
-		usage_fail("-p and -b are exclusive");
+	if (opt != '?' && opt != ':' && strchr(own, opt))
+		return false;
+	switch (opt) {
+	case 'i':
+		r->interval = cli_seconds("interval", arg);
+		return true;
+	case 'd':
+	case 'D':
+		r->duration = cli_seconds("duration", arg);
+		return true;
+	case 'T': r->timestamp = true; return true;
+	case 'm': r->div = 1e6; r->unit = "ms"; return true;
+	case 'u': r->div = 1e3; r->unit = "us"; return true;
+	case 'j': r->json = true; return true;
+	case 'H': r->hist = true; return true;
+	case 'v': verbose = 1; return true;
+	case 'E': r->ebpf = true; return true;
+	case 'h':
+		fputs(usage, stdout);
+		exit(0);
+	}
+	fprintf(stderr, "%s: see %s --help\n", prog_name, prog_name);
+	exit(EXIT_USAGE);
+}
+
+void cli_report_args(struct cli_report *r, int argc, char **argv)
+{
+	if (optind < argc)
+		r->interval = cli_seconds("interval", argv[optind++]);
+	if (optind < argc &&
+	    parse_u64(argv[optind++], 1, UINT64_MAX, &r->count) != 0)
+		usage_fail("bad count '%s': want a whole number >= 1",
+			   argv[optind - 1]);
+	if (optind < argc)
+		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
 void cli_signals(void (*handler)(int), bool restart)
@@ -73,6 +96,7 @@ void cli_signals(void (*handler)(int), bool restart)
 	sa.sa_flags = restart ? SA_RESTART : 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

@@ -1,5 +1,5 @@
 /* The command-line conventions every tool shares: usage errors (exit 2),
- * -p/-b/-o, seconds, signals and the privilege check. */
+ * PIDs, seconds, signals and the privilege check. */
 #ifndef CKBTRACE_CLI_H
 #define CKBTRACE_CLI_H
 
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "session.h"
+#include "target.h"
 
 #define EXIT_USAGE 2
 
@@ -21,14 +21,43 @@ pid_t cli_pid(const char *s);
 /* Seconds > 0 (fractions allowed) for option what, or usage_fail. */
 double cli_seconds(const char *what, const char *s);
 
-/* Take -p, -b and -o into the session; false for any other option. */
-bool cli_session_opt(struct session *ss, int opt, const char *arg);
+/* The reporting options that interval tools share. */
+struct cli_report {
+	double interval;	/* -i, or the first positional (default 1) */
+	double duration;	/* -d / --duration, 0: none */
+	uint64_t count;		/* the second positional, 0: none */
+	bool timestamp, json, hist, ebpf;
+	double div;		/* 1e3 with -u (the default), 1e6 with -m */
+	const char *unit;	/* "us" or "ms" */
+};
 
-/* After option parsing: -p and -b together is bad usage. */
-void cli_session_check(const struct session *ss);
+/* Their long options, for a tool's getopt_long table; --duration is 'D'
+ * (a tool may also give -d). */
+#define CLI_REPORT_LONGS						\
+	{ "interval", required_argument, NULL, 'i' },			\
+	{ "duration", required_argument, NULL, 'D' },			\
+	{ "timestamp", no_argument, NULL, 'T' },			\
+	{ "milliseconds", no_argument, NULL, 'm' },			\
+	{ "microseconds", no_argument, NULL, 'u' },			\
+	{ "json", no_argument, NULL, 'j' },				\
+	{ "histogram", no_argument, NULL, 'H' },			\
+	{ "verbose", no_argument, NULL, 'v' },				\
+	{ "ebpf", no_argument, NULL, 'E' },				\
+	{ "help", no_argument, NULL, 'h' }
 
-/* SIGINT and SIGTERM call handler (resuming interrupted writes when
- * restart is set); SIGPIPE is ignored. */
+void cli_report_init(struct cli_report *r);
+
+/* Take -i, -d or --duration, -T, -m, -u, -j, -H, -v, --ebpf and -h (which
+ * prints usage and exits 0); any other option letter getopt returned is
+ * bad usage (exit 2).  False when opt is the tool's own to handle. */
+bool cli_report_opt(struct cli_report *r, int opt, const char *arg,
+		    const char *usage, const char *own);
+
+/* After the options: [interval [count]], and nothing more. */
+void cli_report_args(struct cli_report *r, int argc, char **argv);
+
+/* SIGINT, SIGTERM and SIGHUP call handler (resuming interrupted writes
+ * when restart is set); SIGPIPE is ignored. */
 void cli_signals(void (*handler)(int), bool restart);
 
 /* Why a tracing loop started at begin_ns should end now: "target

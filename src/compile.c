@@ -1,14 +1,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/bpf.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include "compile.h"
 #include "util.h"
 
+/* What the child writes first into the image memfd. */
 struct reply {
 	int status;		/* 0 or -errno */
 	char err[400];
@@ -26,15 +26,10 @@ struct reply {
 struct bcc_api {
 	void *(*create)(const char *, unsigned, const char *[], int, bool,
 			const char *);
-	void (*destroy)(void *);
 	char *(*license)(void *);
 	unsigned (*kern_version)(void *);
 	void *(*fn_start)(void *, const char *);
 	size_t (*fn_size)(void *, const char *);
-	int (*table_fd)(void *, const char *);
-	int (*func_load)(void *, int, const char *, const void *, int,
-			 const char *, unsigned, int, char *, unsigned,
-			 const char *, int);
 	size_t (*num_tables)(void *);
 	const char *(*table_name)(void *, size_t);
 	int (*table_fd_id)(void *, size_t);
@@ -63,13 +58,10 @@ static int bcc_bind(struct bcc_api *a, char *err, size_t len)
 		}							\
 	} while (0)
 	BIND(create, "bpf_module_create_c_from_string");
-	BIND(destroy, "bpf_module_destroy");
 	BIND(license, "bpf_module_license");
 	BIND(kern_version, "bpf_module_kern_version");
 	BIND(fn_start, "bpf_function_start");
 	BIND(fn_size, "bpf_function_size");
-	BIND(table_fd, "bpf_table_fd");
-	BIND(func_load, "bcc_func_load");
 	BIND(num_tables, "bpf_num_tables");
 	BIND(table_name, "bpf_table_name");
 	BIND(table_fd_id, "bpf_table_fd_id");
@@ -82,54 +74,19 @@ static int bcc_bind(struct bcc_api *a, char *err, size_t len)
 	return 0;
 }
 
-/* Save what BCC built, every table included, for bpfcache_load(). */
-static void store(const struct bcc_api *a, void *mod,
-		  const struct bpf_build *b, const char *path)
+/* Compile with BCC and describe what it built: every table, and the
+ * bytecode of each program asked for. */
+static int bcc_image(const struct bcc_api *a, const struct bpf_build *b,
+		     struct bpf_image *img, char *err, size_t len)
 {
-	static struct cache_map maps[64];
-	static struct cache_prog progs[COMPILE_MAX_FDS];
-	size_t i, n = a->num_tables(mod);
-	int rc;
-
-	if (!path || n > 64)
-		return;
-	for (i = 0; i < n; i++) {
-		snprintf(maps[i].name, sizeof(maps[i].name), "%s",
-			 a->table_name(mod, i));
-		maps[i].type = (uint32_t)a->table_type_id(mod, i);
-		maps[i].key_size = (uint32_t)a->table_key_size_id(mod, i);
-		maps[i].value_size = (uint32_t)a->table_leaf_size_id(mod, i);
-		maps[i].max_entries = (uint32_t)a->table_max_entries_id(mod, i);
-		maps[i].flags = (uint32_t)a->table_flags_id(mod, i);
-		maps[i].fd = a->table_fd_id(mod, i);
-	}
-	for (i = 0; i < (size_t)b->nprogs; i++) {
-		snprintf(progs[i].name, sizeof(progs[i].name), "%s",
-			 b->progs[i]);
-		progs[i].insns = a->fn_start(mod, b->progs[i]);
-		progs[i].ninsns = (uint32_t)(a->fn_size(mod, b->progs[i]) / 8);
-	}
-	rc = bpfcache_write(path, maps, (int)n, progs, b->nprogs,
-			    a->license(mod), a->kern_version(mod),
-			    b->attach_type);
-	if (rc)
-		fprintf(stderr, "cache: cannot write %s: %s\n", path,
-			strerror(-rc));
-}
-
-static int load_all(const struct bcc_api *a, const struct bpf_build *b,
-		    const char *cache, int *fds, char *err, size_t len)
-{
-	static char log[65536];
 	const char **cflags;
 	void *mod, *start;
-	size_t size;
-	int i, fd, n = 0;
+	size_t i, n;
 
 	cflags = calloc((size_t)b->ncflags + 1, sizeof(*cflags));
 	if (!cflags)
 		return -ENOMEM;
-	for (i = 0; i < b->ncflags; i++)
+	for (i = 0; i < (size_t)b->ncflags; i++)
 		cflags[i] = b->cflags[i];
 	mod = a->create(b->text, 0, cflags, b->ncflags, true, NULL);
 	free(cflags);
@@ -138,74 +95,59 @@ static int load_all(const struct bcc_api *a, const struct bpf_build *b,
 			 "compiler output)");
 		return -EINVAL;
 	}
-	for (i = 0; i < b->nprogs; i++) {
-		start = a->fn_start(mod, b->progs[i]);
-		size = a->fn_size(mod, b->progs[i]);
-		if (!start) {
-			snprintf(err, len, "BPF program %s not found", b->progs[i]);
-			return -ENOENT;
-		}
-		fd = a->func_load(mod, BPF_PROG_TYPE_KPROBE, b->progs[i], start,
-				  (int)size, a->license(mod),
-				  a->kern_version(mod), 0, NULL, 0, NULL,
-				  b->attach_type > 0 ? b->attach_type : -1);
-		if (fd < 0) {
-			int e = errno;
+	n = a->num_tables(mod);
+	if (n > IMAGE_MAX_MAPS || b->nprogs > IMAGE_MAX_PROGS) {
+		snprintf(err, len, "too many BPF maps or programs");
+		return -E2BIG;
+	}
+	memset(img, 0, sizeof(*img));
+	snprintf(img->license, sizeof(img->license), "%s", a->license(mod));
+	img->kern_version = a->kern_version(mod);
+	for (i = 0; i < n; i++) {
+		struct image_map *m = &img->maps[i];
 
-			a->func_load(mod, BPF_PROG_TYPE_KPROBE, b->progs[i],
-				     start, (int)size, a->license(mod),
-				     a->kern_version(mod), 1, log, sizeof(log),
-				     NULL,
-				     b->attach_type > 0 ? b->attach_type : -1);
-			if (verbose)
-				fprintf(stderr, "%s\n", log);
-			snprintf(err, len, "loading BPF program %s: %s%s",
-				 b->progs[i], strerror(e),
-				 e == EPERM ? "; run as root" : "");
-			return -e;
-		}
-		fds[n++] = fd;
+		snprintf(m->name, sizeof(m->name), "%s", a->table_name(mod, i));
+		m->type = (uint32_t)a->table_type_id(mod, i);
+		m->key_size = (uint32_t)a->table_key_size_id(mod, i);
+		m->value_size = (uint32_t)a->table_leaf_size_id(mod, i);
+		m->max_entries = (uint32_t)a->table_max_entries_id(mod, i);
+		m->flags = (uint32_t)a->table_flags_id(mod, i);
+		m->fd = a->table_fd_id(mod, i);
 	}
-	for (i = 0; i < b->nmaps; i++) {
-		fd = a->table_fd(mod, b->maps[i]);
-		if (fd < 0) {
-			snprintf(err, len, "BPF map %s not found", b->maps[i]);
+	img->nmaps = (int)n;
+	for (i = 0; i < (size_t)b->nprogs; i++) {
+		struct image_prog *p = &img->progs[i];
+
+		start = a->fn_start(mod, b->progs[i].name);
+		if (!start) {
+			snprintf(err, len, "BPF program %s not found",
+				 b->progs[i].name);
 			return -ENOENT;
 		}
-		fds[n++] = fd;
+		snprintf(p->name, sizeof(p->name), "%s", b->progs[i].name);
+		p->type = b->progs[i].type;
+		p->attach_type = b->progs[i].attach_type;
+		p->ninsns = (uint32_t)(a->fn_size(mod, b->progs[i].name) / 8);
+		p->insns = start;	/* BCC's: encoded, never freed */
+		img->nprogs++;
 	}
-	store(a, mod, b, cache);
 	return 0;
 }
 
-static int send_reply(int sock, const struct reply *r, const int *fds, int n)
+static void child_main(int outfd, int errfd, const struct bpf_build *b)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * COMPILE_MAX_FDS)];
-	struct iovec iov = { (void *)r, sizeof(*r) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (n > 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		m.msg_control = cbuf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-	}
-	return sendmsg(sock, &m, 0) < 0 ? -errno : 0;
-}
-
-static void child_main(int sock, int errfd, const struct bpf_build *b,
-		       const char *cache)
-{
+	static struct bpf_image img;
 	struct bcc_api api = { 0 };
 	struct reply r;
-	int fds[COMPILE_MAX_FDS];
-	int n = b->nprogs + b->nmaps;
+	void *buf = NULL;
+	size_t len = 0;
 
+	/* die with the tool; a Ctrl-C to the process group is the tool's
+	 * to handle, after the compile */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	memset(&r, 0, sizeof(r));
 	/* clang looks at the working directory; one the user cannot read
 	 * (a root-only build tree, for an unprivileged run) fails the
@@ -217,36 +159,12 @@ static void child_main(int sock, int errfd, const struct bpf_build *b,
 	if (!r.status)
 		r.status = bcc_bind(&api, r.err, sizeof(r.err));
 	if (!r.status)
-		r.status = load_all(&api, b, cache, fds, r.err,
-				    sizeof(r.err));
-	send_reply(sock, &r, r.status ? NULL : fds, r.status ? 0 : n);
+		r.status = bcc_image(&api, b, &img, r.err, sizeof(r.err));
+	if (!r.status)
+		r.status = image_encode(&img, &buf, &len);
+	if (write_full(outfd, &r, sizeof(r)) || (buf && write_full(outfd, buf, len)))
+		_exit(2);
 	_exit(r.status ? 1 : 0);
-}
-
-static int recv_reply(int sock, struct reply *r, int *fds, int n)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * COMPILE_MAX_FDS)];
-	struct iovec iov = { r, sizeof(*r) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	ssize_t got;
-
-	do
-		got = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-	while (got < 0 && errno == EINTR);
-	if (got != (ssize_t)sizeof(*r))
-		return -EPROTO;
-	if (r->status)
-		return r->status;
-	if (n == 0)
-		return 0;
-	c = CMSG_FIRSTHDR(&m);
-	if (!c || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int) * (size_t)n))
-		return -EPROTO;
-	memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)n);
-	return 0;
 }
 
 static void show_output(int errfd, bool failed)
@@ -262,62 +180,94 @@ static void show_output(int errfd, bool failed)
 			fwrite(buf, 1, (size_t)n, stderr);
 }
 
-int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
-		   char *err, size_t errlen)
+/* The child's reply and image, from the memfd it wrote. */
+static int read_reply(int fd, struct bpf_image *img, char *err, size_t errlen)
 {
-	int sv[2], fds[COMPILE_MAX_FDS], errfd, status, i, rc;
-	int n = b->nprogs + b->nmaps;
-	char cache[PATH_MAX];
-	bool cached;
 	struct reply r;
+	struct stat st;
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(r) ||
+	    pread(fd, &r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		snprintf(err, errlen, "the BPF compiler process died (run "
+			 "with -v)");
+		return -EPROTO;
+	}
+	r.err[sizeof(r.err) - 1] = '\0';
+	if (r.status) {
+		snprintf(err, errlen, "%s", r.err);
+		return r.status;
+	}
+	len = (size_t)st.st_size - sizeof(r);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	rc = pread(fd, buf, len, sizeof(r)) == (ssize_t)len ?
+		     image_decode(buf, len, img) : -EBADMSG;
+	free(buf);
+	if (rc)
+		snprintf(err, errlen, "the BPF compiler process sent a "
+			 "damaged image");
+	return rc;
+}
+
+int bpf_compile(const struct bpf_build *b, struct bpf_image *img, char *err,
+		size_t errlen)
+{
+	int outfd, errfd, status, rc;
 	pid_t pid;
 
-	if (n > COMPILE_MAX_FDS) {
-		snprintf(err, errlen, "too many BPF objects (%d)", n);
-		return -E2BIG;
-	}
-	cached = bpfcache_path(b, cache, sizeof(cache)) == 0;
-	if (cached && bpfcache_load(cache, b, prog_fds, map_fds) == 0) {
-		vmsg("BPF programs loaded from %s", cache);
-		return 0;
-	}
 	rc = kernel_headers_check(err, errlen);
 	if (rc)
 		return rc;
+	outfd = memfd_create("bcc-image", MFD_CLOEXEC);
 	errfd = memfd_create("bcc-output", MFD_CLOEXEC);
-	if (errfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-				    sv) < 0) {
+	if (outfd < 0 || errfd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot set up the compiler: %s",
 			 strerror(-rc));
-		if (errfd >= 0)
-			close(errfd);
-		return rc;
+		goto out;
 	}
 	fflush(NULL);
 	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		child_main(sv[1], errfd, b, cached ? cache : NULL);
+	if (pid == 0)
+		child_main(outfd, errfd, b);
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot start the compiler: %s",
+			 strerror(-rc));
+		goto out;
 	}
-	close(sv[1]);
-	rc = pid < 0 ? -errno : recv_reply(sv[0], &r, fds, n);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	close(sv[0]);
-	if (rc == -EPROTO)
-		snprintf(err, errlen, "the BPF compiler process died (run with -v)");
-	else if (rc)
-		snprintf(err, errlen, "%s", r.err);
+	rc = read_reply(outfd, img, err, errlen);
 	show_output(errfd, rc != 0);
-	close(errfd);
-	if (rc)
-		return rc;
-	for (i = 0; i < b->nprogs; i++)
-		prog_fds[i] = fds[i];
-	for (i = 0; i < b->nmaps; i++)
-		map_fds[i] = fds[b->nprogs + i];
-	return 0;
+out:
+	if (outfd >= 0)
+		close(outfd);
+	if (errfd >= 0)
+		close(errfd);
+	return rc;
+}
+
+int bpf_build_load(const struct bpf_build *b, struct bpf_obj *obj, char *err,
+		   size_t errlen)
+{
+	static struct bpf_image img;
+	int rc;
+
+	rc = bpfcache_get(b, &img);
+	if (rc) {
+		rc = bpf_compile(b, &img, err, errlen);
+		if (rc)
+			return rc;
+		bpfcache_put(b, &img);
+	}
+	rc = image_load(&img, obj, err, errlen);
+	image_free(&img);
+	return rc;
 }
 
 int kernel_headers_check(char *err, size_t errlen)

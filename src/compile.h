@@ -1,32 +1,45 @@
-/* Compile BPF C text with libbcc and load it, in a child process: the
- * child dlopen()s libbcc (and with it LLVM), loads the programs, sends
- * the program and map fds back over a unix socket and exits, so the
- * caller never maps LLVM. */
+/* Compile BPF C text with libbcc, in a child process: the child
+ * dlopen()s libbcc (and with it LLVM), compiles, hands back an image
+ * (maps, bytecode, program types) and exits, so the caller never maps
+ * LLVM.  Images are cached (bpfcache.h); one loader (bpfsys.h) serves a
+ * fresh image and a cached one alike. */
 #ifndef CKBTRACE_COMPILE_H
 #define CKBTRACE_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#define COMPILE_MAX_FDS 128
+#include "bpfsys.h"
+
+/* One program to build: its function name in the text, its type
+ * (BPF_PROG_TYPE_KPROBE for uprobes, _TRACEPOINT, _PERF_EVENT) and the
+ * attach type the kernel must expect (-1: none). */
+struct bpf_prog_req {
+	const char *name;
+	uint32_t type;
+	int attach_type;
+};
 
 struct bpf_build {
 	const char *text;
 	const char *const *cflags;	/* "-DNAME=<integer>" only */
 	int ncflags;
-	const char *const *progs;	/* kprobe-type programs to load */
+	const struct bpf_prog_req *progs;
 	int nprogs;
-	const char *const *maps;
-	int nmaps;
-	int attach_type;		/* expected attach type, or -1 */
+	bool no_cache;			/* neither read nor write the cache */
 };
 
-/* On success fills prog_fds[nprogs] and map_fds[nmaps] and returns 0.
- * On failure returns -errno and puts one line of explanation in err (for
- * missing kernel headers, -ENOENT and the remedy); the compiler's full
- * output is shown when verbose is set.  A signal during the compile does
- * not interrupt it. */
-int bpf_build_load(const struct bpf_build *b, int *prog_fds, int *map_fds,
-		   char *err, size_t errlen);
+/* Build b (from the cache when an entry matches) and load it into obj.
+ * 0, or -errno with one line of explanation in err (for missing kernel
+ * headers, -ENOENT and the remedy); the compiler's output is shown when
+ * verbose is set.  A signal during the compile does not interrupt it. */
+int bpf_build_load(const struct bpf_build *b, struct bpf_obj *obj, char *err,
+		   size_t errlen);
+
+/* Compile b into img without loading it: 0 or -errno with err set. */
+int bpf_compile(const struct bpf_build *b, struct bpf_image *img, char *err,
+		size_t errlen);
 
 /* The kernel header tree BCC will compile against: 0, or -ENOENT with a
  * remedy in err. */

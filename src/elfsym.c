@@ -11,8 +11,6 @@
 
 #include "elfsym.h"
 
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 static void read_build_id(struct elf_file *f, Elf_Scn *scn, GElf_Shdr *sh)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ELF_MAX_LOADS 16
@@ -61,6 +62,10 @@ bool elf_contains(const struct elf_file *f, const char *needle);
 /* Is this a shared library rather than an executable (ET_DYN without an
  * interpreter)? */
 bool elf_is_library(const struct elf_file *f);
+
+/* libstdc++'s demangler (malloc()ed result, status 0 on success); the
+ * one declaration every file uses. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 /* Does demangling mangled give a name starting with prefix?  Only
  * Itanium C++ names (_Z...) can match. */

@@ -9,135 +9,94 @@
 #include "probes.h"
 #include "util.h"
 
-static int push(struct probe_set *ps, int fd)
+static int push(struct probe_set *ps, int fd, bool late)
 {
-	int *n;
+	int cap = ps->cap ? ps->cap * 2 : 64, *fds;
+	bool *l;
 
 	if (ps->n == ps->cap) {
-		n = realloc(ps->fds, sizeof(*n) * (size_t)(ps->cap ? ps->cap * 2 : 64));
-		if (!n)
+		fds = realloc(ps->fds, sizeof(*fds) * (size_t)cap);
+		if (fds)
+			ps->fds = fds;
+		l = fds ? realloc(ps->late, sizeof(*l) * (size_t)cap) : NULL;
+		if (!l)
 			return -ENOMEM;
-		ps->fds = n;
-		ps->cap = ps->cap ? ps->cap * 2 : 64;
+		ps->late = l;
+		ps->cap = cap;
 	}
-	ps->fds[ps->n++] = fd;
+	ps->fds[ps->n] = fd;
+	ps->late[ps->n++] = late;
 	return 0;
 }
 
-static int fail(char *err, size_t errlen, const struct catalog_hit *h,
-		const struct resolution *r, bool ret, int rc)
+/* Keep fd, or close it and return the error. */
+static int keep(struct probe_set *ps, int fd, bool late)
 {
-	snprintf(err, errlen, "cannot attach %s to %s in %s: %s",
-		 ret ? "uretprobe" : "uprobe", h->row->symbol,
-		 r->files[h->file].path, strerror(-rc));
-	return rc;
-}
+	int err;
 
-static int attach_sites(struct probe_set *ps, const struct resolution *r,
-			const struct catalog_hit *h, int pfd, pid_t pid,
-			bool ret, char *err, size_t errlen)
-{
-	int s, fd;
-
-	for (s = 0; s < h->nsites; s++) {
-		fd = uprobe_open(pfd, r->files[h->file].path, h->offset[s], pid,
-				 ret);
-		if (fd >= 0 && push(ps, fd) < 0) {
-			close(fd);
-			fd = -ENOMEM;
-		}
-		if (fd < 0)
-			return fail(err, errlen, h, r, ret, fd);
-	}
-	return 0;
-}
-
-/* One link for every hit of this program in this file; marks them done. */
-static int attach_link(struct probe_set *ps, const struct resolution *r,
-		       int first, bool *done, int pfd, pid_t pid, bool ret,
-		       char *err, size_t errlen)
-{
-	const struct catalog_hit *h = &r->hits[first];
-	const char *fn = ret ? h->row->return_fn : h->row->entry_fn;
-	uint64_t offs[CATALOG_MAX_HITS * 64];
-	uint32_t n = 0;
-	int i, s, fd;
-
-	for (i = first; i < r->nhits; i++) {
-		const struct catalog_hit *o = &r->hits[i];
-		const char *ofn = ret ? o->row->return_fn : o->row->entry_fn;
-
-		if (done[i] || !ofn || strcmp(ofn, fn) != 0 ||
-		    o->file != h->file)
-			continue;
-		done[i] = true;
-		for (s = 0; s < o->nsites && n < ARRAY_SIZE(offs); s++)
-			offs[n++] = o->offset[s];
-		vmsg("%s %s in %s -> %s (link)", ret ? "uretprobe" : "uprobe",
-		     o->row->symbol, r->files[o->file].path, fn);
-	}
-	if (!n)
-		return 0;
-	fd = uprobe_multi_open(pfd, r->files[h->file].path, offs, n, pid, ret);
-	if (fd >= 0 && push(ps, fd) < 0) {
+	if (fd < 0)
+		return fd;
+	err = push(ps, fd, late);
+	if (err)
 		close(fd);
-		fd = -ENOMEM;
-	}
-	return fd < 0 ? fail(err, errlen, h, r, ret, fd) : 0;
+	return err;
 }
 
-static int attach_pass(struct probe_set *ps, const struct resolution *r,
-		       pid_t pid, bool multi, bool ret,
-		       int (*prog_fd)(const char *, void *), void *arg,
-		       char *err, size_t errlen)
+/* Close what was added since mark. */
+static void undo(struct probe_set *ps, int mark)
 {
-	const struct catalog_hit *h;
-	bool *done = calloc((size_t)r->nhits + 1, sizeof(*done));
-	const char *fn;
-	int i, pfd, rc = 0;
-
-	if (!done)
-		return -ENOMEM;
-	for (i = 0; i < r->nhits && !rc; i++) {
-		h = &r->hits[i];
-		fn = ret ? h->row->return_fn : h->row->entry_fn;
-		if (!fn || done[i] || !h->nsites)
-			continue;
-		pfd = prog_fd(fn, arg);
-		if (pfd < 0)
-			rc = fail(err, errlen, h, r, ret, pfd);
-		else if (multi)
-			rc = attach_link(ps, r, i, done, pfd, pid, ret, err,
-					 errlen);
-		else
-			rc = attach_sites(ps, r, h, pfd, pid, ret, err, errlen);
-		if (!multi)
-			for (int s = 0; s < h->nsites; s++)
-				vmsg("%s %s @ 0x%llx (offset 0x%llx) -> %s",
-				     ret ? "uretprobe" : "uprobe",
-				     h->row->symbol,
-				     (unsigned long long)h->addr[s],
-				     (unsigned long long)h->offset[s], fn);
-	}
-	free(done);
-	return rc;
+	while (ps->n > mark)
+		close(ps->fds[--ps->n]);
 }
 
-int probes_attach(struct probe_set *ps, const struct resolution *r,
-		  pid_t pid, bool multi, int (*prog_fd)(const char *, void *),
-		  void *arg, char *err, size_t errlen)
+int probes_add_uprobes(struct probe_set *ps, int prog_fd, const char *path,
+		       const uint64_t *offsets, const uint64_t *ref_ctr_offsets,
+		       uint32_t cnt, pid_t pid, bool ret, bool multi)
 {
-	int rc;
+	int mark = ps->n, err = 0;
+	uint32_t i;
 
-	memset(ps, 0, sizeof(*ps));
-	rc = attach_pass(ps, r, pid, multi, false, prog_fd, arg, err, errlen);
-	ps->nentry = ps->n;
-	if (!rc)
-		rc = attach_pass(ps, r, pid, multi, true, prog_fd, arg, err,
-				 errlen);
-	if (rc)
-		probes_detach(ps);
-	return rc;
+	if (multi)
+		return keep(ps, uprobe_multi_open(prog_fd, path, offsets,
+						  ref_ctr_offsets, cnt, pid,
+						  ret), ret);
+	for (i = 0; i < cnt && !err; i++)
+		err = keep(ps, uprobe_open(prog_fd, path, offsets[i], pid, ret,
+					   ref_ctr_offsets ?
+					   ref_ctr_offsets[i] : 0), ret);
+	if (err)
+		undo(ps, mark);
+	return err;
+}
+
+int probes_add_tracepoint(struct probe_set *ps, int prog_fd,
+			  const char *category, const char *name)
+{
+	int id = tracepoint_id(category, name);
+
+	if (id < 0)
+		return id;
+	return keep(ps, tracepoint_open(prog_fd, id), false);
+}
+
+int probes_add_perf(struct probe_set *ps, int prog_fd, uint32_t type,
+		    uint64_t config, uint64_t freq)
+{
+	int cpu, fd, mark = ps->n, err = 0, ncpus = bpf_ncpus();
+
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+	for (cpu = 0; cpu < ncpus && !err; cpu++) {
+		fd = perf_sample_open(prog_fd, type, config, freq, cpu);
+		if (fd == -ENODEV)
+			continue;	/* possible but offline */
+		err = keep(ps, fd, false);
+	}
+	if (!err && ps->n == mark)
+		err = -ENODEV;
+	if (err)
+		undo(ps, mark);
+	return err;
 }
 
 struct closer {
@@ -155,9 +114,9 @@ static void *close_all(void *arg)
 	return NULL;
 }
 
-/* Closing a uprobe perf event with a BPF program waits for an RCU grace
- * period (hundreds of ms on a busy host); closing from many threads at
- * once lets the waits overlap. */
+/* Closing a uprobe perf event or link with a BPF program waits for an
+ * RCU grace period (hundreds of ms on a busy host); closing from many
+ * threads at once lets the waits overlap. */
 static void close_parallel(const int *fds, int n)
 {
 	enum { NTHREADS = 32 };
@@ -181,12 +140,26 @@ static void close_parallel(const int *fds, int n)
 
 void probes_detach(struct probe_set *ps)
 {
+	int i, k = 0;
+
+	/* the others to the front, the late ones after them */
+	for (i = 0; i < ps->n; i++) {
+		if (!ps->late[i]) {
+			int fd = ps->fds[i];
+
+			ps->fds[i] = ps->fds[k];
+			ps->late[i] = ps->late[k];
+			ps->fds[k] = fd;
+			ps->late[k++] = false;
+		}
+	}
 	/* nothing attached yet (an early error): fds is NULL, and NULL + 0
 	 * is undefined */
 	if (ps->fds) {
-		close_parallel(ps->fds, ps->nentry);
-		close_parallel(ps->fds + ps->nentry, ps->n - ps->nentry);
+		close_parallel(ps->fds, k);
+		close_parallel(ps->fds + k, ps->n - k);
 	}
 	free(ps->fds);
+	free(ps->late);
 	memset(ps, 0, sizeof(*ps));
 }

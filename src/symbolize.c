@@ -6,8 +6,6 @@
 #include "elfsym.h"
 #include "symbolize.h"
 
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 #define MAX_PROCS 64
 #define MAX_MODS 256
 

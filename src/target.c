@@ -122,15 +122,55 @@ int target_find_comm(const char *name, pid_t *pids, int max)
 	return found;
 }
 
-bool target_alive(const struct target *t)
+static char proc_state(pid_t pid)
 {
 	char path[64], buf[512], *p;
 
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+bool target_is_zombie(pid_t pid)
+{
+	return proc_state(pid) == 'Z';
+}
+
+bool target_alive(const struct target *t)
+{
+	char st;
+
 	if (!t->pid)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
-	if (read_small_file(path, buf, sizeof(buf)) <= 0)
-		return false;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	st = proc_state(t->pid);
+	return st && st != 'Z' && st != 'X';
+}
+
+int target_default_pid(pid_t *pid, char *detail, size_t len)
+{
+	pid_t pids[8];
+	size_t used;
+	int n, i;
+
+	n = target_find_comm(TARGET_DEFAULT_COMM, pids, 8);
+	if (n <= 0) {
+		snprintf(detail, len, "no process named %s",
+			 TARGET_DEFAULT_COMM);
+		return -ESRCH;
+	}
+	if (n > 1) {
+		snprintf(detail, len, "%d processes named %s (PIDs", n,
+			 TARGET_DEFAULT_COMM);
+		for (i = 0; i < n && i < 8; i++) {
+			used = strlen(detail);
+			snprintf(detail + used, len - used, " %d", pids[i]);
+		}
+		used = strlen(detail);
+		snprintf(detail + used, len - used, ")");
+		return -EEXIST;
+	}
+	*pid = pids[0];
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define TARGET_MAX_LIBS 4
@@ -25,9 +26,26 @@ int target_from_pid(struct target *t, pid_t pid);
 /* A file on disk: an executable or a shared library.  0 or -errno. */
 int target_from_path(struct target *t, const char *path);
 
+/* What the user named: -p PID, -b PATH, or neither. */
+struct target_opts {
+	pid_t pid;
+	const char *binary;
+};
+
+/* The process name tools look for when given neither -p nor -b. */
+#define TARGET_DEFAULT_COMM "ckb"
+
+/* The one process named TARGET_DEFAULT_COMM: 0 with *pid set, or -ESRCH
+ * ("no process named ckb") or -EEXIST ("2 processes named ckb (PIDs 1
+ * 2)") with that text in detail. */
+int target_default_pid(pid_t *pid, char *detail, size_t len);
+
 /* PIDs whose comm is exactly name (pgrep -x); count found, at most max
  * stored. */
 int target_find_comm(const char *name, pid_t *pids, int max);
+
+/* Has process pid exited without being reaped (a zombie: no threads)? */
+bool target_is_zombie(pid_t pid);
 
 /* Is the traced process still there (always true without a PID)? */
 bool target_alive(const struct target *t);

@@ -99,6 +99,23 @@ ssize_t read_small_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+int write_full(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int cpus_possible(void)
 {
 	char buf[256], *p;

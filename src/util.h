@@ -31,6 +31,10 @@ int cpus_possible(void);
 /* 0 when this process may load BPF and open perf events, else -EPERM. */
 int have_bpf_privileges(void);
 
+/* Write all n bytes, resuming after EINTR and short writes: 0 or -errno
+ * (-EIO when write() wrote nothing). */
+int write_full(int fd, const void *p, size_t n);
+
 /* Read a whole small file into buf (NUL-terminated); bytes read or -errno. */
 ssize_t read_small_file(const char *path, char *buf, size_t len);
 

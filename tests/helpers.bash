@@ -89,6 +89,27 @@ start_tracer() {
 	}
 }
 
+# start_nobtf STDOUT STDERR CMD...: like start_tracer, with CMD in a
+# private mount namespace where /sys/kernel/btf/vmlinux reads empty;
+# skips when the kernel has no BTF to hide.
+start_nobtf() {
+	local out=$1 err=$2
+	shift 2
+	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
+	[ -s /sys/kernel/btf/vmlinux ] || skip "this kernel has no BTF to hide"
+	# shellcheck disable=SC2016
+	unshare -m sh -c 'mount --make-rprivate /
+		mount --bind /dev/null /sys/kernel/btf/vmlinux
+		[ ! -s /sys/kernel/btf/vmlinux ] || exit 99
+		exec "$@"' sh "$@" > "$out" 2> "$err" &
+	TRACER_PID=$!
+	BGPIDS="$BGPIDS $TRACER_PID"
+	wait_for 60 grep -q '^Tracing' "$err" || {
+		cat "$err" >&2
+		return 1
+	}
+}
+
 # start_rdblat OUT ARGS...: ckb-rdblat in the background until attached.
 start_rdblat() {
 	local out=$1
@@ -249,4 +270,40 @@ options_in_man() {
 	done
 	echo "$checked options checked"
 	[ "$checked" -ge "$3" ] && [ "$missing" -eq 0 ]
+}
+
+# ---- ckb-iolat, ckb-disklat (tests/iolat.bats, tests/disklat.bats) ----
+IOLAT="$top_builddir/tools/ckb-iolat"
+DISKLAT="$top_builddir/tools/ckb-disklat"
+IOFIX="${IOFIX:-$top_builddir/tests/fixtures/iofix}"
+
+# start_iofix NAME ARGS...: an iofix that waits for SIGUSR1 before its
+# I/O; sets NAME_PID; its output goes to $TMP/NAME.out.
+start_iofix() {
+	local name=$1
+	shift
+	rm -f "$TMP/$name.out"
+	"$IOFIX" -W "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+	BGPIDS="$BGPIDS $!"
+	eval "${name}_PID=$!"
+	wait_for 10 grep -q '^ready' "$TMP/$name.out"
+}
+
+# run_iofix NAME: do the I/O and wait for its counts line.
+run_iofix() {
+	local pid
+	eval "pid=\$${1}_PID"
+	kill -USR1 "$pid"
+	wait_for 60 grep -q '^{' "$TMP/$1.out"
+}
+
+# iofix_count NAME FIELD: a count from the fixture's own line.
+iofix_count() {
+	grep '^{' "$TMP/$1.out" | jq -r ".$2"
+}
+
+# rows_sum JSONL FIELD SELECT: sum FIELD over the interval rows that jq
+# expression SELECT picks (e.g. '.thread == "x" and .syscall == "fsync"').
+rows_sum() {
+	jq -s "[.[] | select(.type == \"interval\") | select($3) | .$2] | add // 0" "$1"
 }

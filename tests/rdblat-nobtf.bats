@@ -7,7 +7,6 @@ load helpers
 setup() {
 	need_root
 	common_setup
-	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
 }
 
 teardown() {
@@ -16,19 +15,8 @@ teardown() {
 
 @test "exact counts with /sys/kernel/btf/vmlinux hidden" {
 	start_dbsim a -n 700 -r 0
-	# shellcheck disable=SC2016
-	unshare -m sh -c '
-		mount --make-rprivate /
-		if [ -e /sys/kernel/btf/vmlinux ]; then
-			mount --bind /dev/null /sys/kernel/btf/vmlinux
-		fi
-		[ ! -s /sys/kernel/btf/vmlinux ] || exit 99
-		exec "$0" -p "$1" -j' "$RDBLAT" "$a_PID" \
-		> "$TMP/r.jsonl" 2> "$TMP/r.err" &
-	RDBLAT_PID=$!
-	BGPIDS="$BGPIDS $RDBLAT_PID"
-	wait_for 60 grep -q '^Tracing' "$TMP/r.err" || { cat "$TMP/r.err"; false; }
-	[ -s /sys/kernel/btf/vmlinux ] || skip "this kernel has no BTF to hide"
+	start_nobtf "$TMP/r.jsonl" "$TMP/r.err" "$RDBLAT" -p "$a_PID" -j
+	RDBLAT_PID=$TRACER_PID
 	run_dbsim a
 	stop_rdblat INT
 	local op fns want got

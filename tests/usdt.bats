@@ -76,7 +76,8 @@ probe_vaddr() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		"$CKB_USDT" --ebpf -a -p 42
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "// cflags: -DTARGET_TGID=42 -DEVENTS=1 -DRINGBUF_PAGES="* ]]
+	[[ "${lines[0]}" == "// cflags: -DEVENTS=1 -DRINGBUF_PAGES="* ]]
+	[[ "${lines[1]}" == "// config[0]: the traced PID, set after loading"* ]]
 	[[ "$output" == *"BPF_RINGBUF_OUTPUT(events"* ]]
 	[[ "$output" == *"HANDLER(63)"* ]]
 }
@@ -427,6 +428,9 @@ py_run() {
 	pid=$!
 	BGPIDS="$BGPIDS $pid"
 	wait_for 20 grep -q '^ready' "$TMP/calls.out"
+	# attach only once it sleeps in sigwait (rt_sigtimedwait, 128), so
+	# that no Python code of its start-up runs under the probes
+	wait_for 20 grep -q '^128 ' "/proc/$pid/syscall"
 	start_usdt py -p "$pid" -j "$@"
 	kill -USR1 "$pid"
 	wait_for 60 grep -q '^done' "$TMP/calls.out"

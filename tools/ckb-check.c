@@ -589,17 +589,20 @@ static void check_memlock(struct state *s)
 
 static void check_libbcc(struct state *s)
 {
-	static const char *const progs[] = { "check_prog" };
-	static const char *const maps[] = { "check_map" };
+	static const struct bpf_prog_req progs[] = {
+		{ "check_prog", BPF_PROG_TYPE_KPROBE, -1 },
+	};
 	const char *cflags[1];
+	/* never from the cache: this check is about compiling */
 	struct bpf_build b = {
 		.text = check_bpf_text, .cflags = cflags, .ncflags = 1,
-		.progs = progs, .nprogs = 1, .maps = maps,
+		.progs = progs, .nprogs = 1, .no_cache = true,
 	};
+	struct bpf_obj obj;
 	char err[512];
-	int prog_fd = -1, map_fd = -1, rc;
 	struct check c;
 	uint64_t t0;
+	int rc;
 
 	check_init(&c, "libbcc");
 	if (!s->headers_ok) {
@@ -609,12 +612,12 @@ static void check_libbcc(struct state *s)
 		return;
 	}
 	cflags[0] = s->priv ? "-DWITH_MAP=1" : "-DWITH_MAP=0";
-	b.nmaps = s->priv ? 1 : 0;
 	t0 = mono_ns();
-	rc = bpf_build_load(&b, &prog_fd, &map_fd, err, sizeof(err));
+	rc = bpf_build_load(&b, &obj, err, sizeof(err));
 	if (!rc)
 		set(&c, ST_PASS, NULL, "compiled and loaded a test program "
-		    "with a map in %.1f s", (double)(mono_ns() - t0) / 1e9);
+		    "%sin %.1f s", s->priv ? "with a map " : "",
+		    (double)(mono_ns() - t0) / 1e9);
 	else if (rc == -EPERM && !s->priv && strstr(err, "loading BPF"))
 		set(&c, ST_PASS, NULL, "compiled a test program in %.1f s "
 		    "(not loaded: needs the privileges above)",
@@ -622,10 +625,8 @@ static void check_libbcc(struct state *s)
 	else
 		set(&c, ST_FAIL, "run ckb-check -v for the compiler output; "
 		    "install libbpfcc (Debian: libbpfcc-dev)", "%s", err);
-	if (prog_fd >= 0 && !rc)
-		close(prog_fd);
-	if (map_fd >= 0 && !rc && b.nmaps)
-		close(map_fd);
+	if (!rc)
+		bpf_obj_close(&obj);
 	emit(s, &c);
 }
 
@@ -633,25 +634,14 @@ static void check_libbcc(struct state *s)
 
 static void target_from_comm(struct state *s, struct check *c)
 {
-	pid_t pids[8];
-	char list[128] = "";
-	int n, i;
+	char detail[160];
+	int err = target_default_pid(&s->o.pid, detail, sizeof(detail));
 
-	n = target_find_comm("ckb", pids, 8);
-	if (n <= 0) {
+	if (err == -ESRCH)
 		set(c, ST_WARN, "start the node, or pass -p PID or -b PATH",
-		    "no process named ckb");
-		return;
-	}
-	if (n > 1) {
-		for (i = 0; i < n && i < 8; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-				 " %d", pids[i]);
-		set(c, ST_FAIL, "pick one with -p PID",
-		    "%d processes named ckb (PIDs%s)", n, list);
-		return;
-	}
-	s->o.pid = pids[0];
+		    "%s", detail);
+	else if (err)
+		set(c, ST_FAIL, "pick one with -p PID", "%s", detail);
 }
 
 static void target_pid(struct state *s, struct check *c)

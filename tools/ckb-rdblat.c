@@ -15,12 +15,9 @@
 #include "../src/bpfsys.h"
 #include "../src/catalog.h"
 #include "../src/cli.h"
-#include "../src/compile.h"
 #include "../src/histo.h"
-#include "../src/probes.h"
-#include "../src/session.h"
 #include "../src/report.h"
-#include "../src/target.h"
+#include "../src/rocksdb.h"
 #include "../src/util.h"
 #include "rdblat.bpf.inc"
 
@@ -79,7 +76,8 @@ enum { MAP_HIST, MAP_MAXV, MAP_DROPS, NMAPS };
 
 struct state {
 	struct opts o;
-	struct session ss;
+	struct rocksdb_run ss;
+	int map_fds[NMAPS];
 	int ncpus;
 	struct op_hist *percpu;		/* ncpus values */
 	struct op_hist prev[OP_COUNT];
@@ -95,7 +93,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void parse_opts(struct opts *o, struct session *ss, int argc,
+static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		       char **argv)
 {
 	static const struct option longs[] = {
@@ -123,7 +121,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmujHvh", longs,
 				NULL)) != -1) {
-		if (cli_session_opt(ss, c, optarg))
+		if (rocksdb_opt(ss, c, optarg))
 			continue;
 		switch (c) {
 		case 'i':
@@ -147,7 +145,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 			exit(EXIT_USAGE);
 		}
 	}
-	cli_session_check(ss);
+	rocksdb_opts_check(ss);
 	if (optind < argc)
 		o->interval = cli_seconds("interval", argv[optind++]);
 	if (optind < argc &&
@@ -172,7 +170,7 @@ static int read_hists(struct state *s, struct op_hist *now)
 
 	memset(now, 0, sizeof(*now) * OP_COUNT);
 	for (op = 0; op < OP_COUNT; op++) {
-		err = bpf_map_get(s->ss.map_fds[MAP_HIST], &op, s->percpu);
+		err = bpf_map_get(s->map_fds[MAP_HIST], &op, s->percpu);
 		if (err)
 			return err;
 		for (c = 0; c < s->ncpus; c++) {
@@ -192,35 +190,18 @@ static int read_hists(struct state *s, struct op_hist *now)
 /* The largest latency since the last call, per op; resets it. */
 static void read_max(struct state *s, uint64_t *max)
 {
-	uint64_t vals[1024], zero[1024];
 	uint32_t op;
-	int c;
 
-	memset(zero, 0, sizeof(zero));
-	for (op = 0; op < OP_COUNT; op++) {
-		max[op] = 0;
-		if (bpf_map_get(s->ss.map_fds[MAP_MAXV], &op, vals) != 0)
-			continue;
-		bpf_map_set(s->ss.map_fds[MAP_MAXV], &op, zero);
-		for (c = 0; c < s->ncpus && c < 1024; c++)
-			if (vals[c] > max[op])
-				max[op] = vals[c];
-	}
+	for (op = 0; op < OP_COUNT; op++)
+		bpf_map_max_u64(s->map_fds[MAP_MAXV], &op, &max[op], true);
 }
 
 static void read_drops(struct state *s, uint64_t *drops)
 {
-	uint64_t vals[1024];
 	uint32_t i;
-	int c;
 
-	for (i = 0; i < DROP_COUNT; i++) {
-		drops[i] = 0;
-		if (bpf_map_get(s->ss.map_fds[MAP_DROPS], &i, vals) != 0)
-			continue;
-		for (c = 0; c < s->ncpus && c < 1024; c++)
-			drops[i] += vals[c];
-	}
+	for (i = 0; i < DROP_COUNT; i++)
+		bpf_map_sum_u64(s->map_fds[MAP_DROPS], &i, &drops[i]);
 }
 
 static void delta(struct op_hist *d, const struct op_hist *now,
@@ -410,15 +391,15 @@ static void announce(const struct state *s)
 	int op;
 	bool first = true;
 
-	session_announce(&s->ss, "latency");
+	rocksdb_announce(&s->ss, "latency");
 	if (!s->o.json)
 		return;
-	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", (int)s->ss.t.pid);
-	json_string(stdout, s->ss.t.exe_shown);
+	printf("{\"type\":\"start\",\"pid\":%d,\"binary\":", (int)s->ss.run.t.pid);
+	json_string(stdout, s->ss.run.t.exe_shown);
 	printf(",\"layer\":\"%s\",\"probes\":%d,\"ops\":[",
-	       layer_choice_name(s->ss.r.choice), s->ss.ps.n);
+	       layer_choice_name(s->ss.r.choice), s->ss.run.ps.n);
 	for (op = 0; op < OP_COUNT; op++) {
-		if (!session_has_op(&s->ss, op))
+		if (!rocksdb_has_op(&s->ss, op))
 			continue;
 		printf("%s\"%s\"", first ? "" : ",", catalog_ops[op].name);
 		first = false;
@@ -441,7 +422,7 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		reason = run_over(&s->ss.t, begin, s->o.duration);
+		reason = run_over(&s->ss.run.t, begin, s->o.duration);
 		if (reason)
 			break;
 		if (now - last < period)
@@ -462,7 +443,7 @@ static int run(struct state *s)
 		reason = "signal";
 	summary(s, reason);
 	if (rc)
-		msg("process %d exited; stopping", s->ss.t.pid);
+		msg("process %d exited; stopping", s->ss.run.t.pid);
 	return rc;
 }
 
@@ -481,21 +462,19 @@ int main(int argc, char **argv)
 		return 1;
 	cli_signals(on_signal, false);
 
-	s.ncpus = cpus_possible();
-	if (s.ncpus <= 0 || s.ncpus > 1024) {
+	s.ncpus = bpf_ncpus();
+	if (s.ncpus <= 0) {
 		msg("cannot read the number of possible CPUs");
 		return 1;
 	}
 	s.percpu = calloc((size_t)s.ncpus, sizeof(*s.percpu));
-	if (s.percpu && session_find_target(&s.ss) == 0 &&
-	    session_resolve(&s.ss) == 0 &&
-	    session_load(&s.ss, rdblat_bpf_text, NULL, 0, map_names,
-			 NMAPS) == 0 &&
-	    session_attach(&s.ss) == 0) {
+	if (s.percpu && rocksdb_open(&s.ss) == 0 &&
+	    rocksdb_load(&s.ss, rdblat_bpf_text, NULL, 0) == 0 &&
+	    run_maps(&s.ss.run, map_names, NMAPS, s.map_fds) == 0 && run_attach(&s.ss.run) == 0) {
 		announce(&s);
 		rc = run(&s);
 	}
-	session_close(&s.ss);
+	rocksdb_close(&s.ss);
 	free(s.percpu);
 	return rc;
 }

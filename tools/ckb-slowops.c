@@ -16,7 +16,7 @@
 #include "../src/cli.h"
 #include "../src/events.h"
 #include "../src/report.h"
-#include "../src/session.h"
+#include "../src/rocksdb.h"
 #include "../src/symbolize.h"
 #include "../src/util.h"
 #include "slowops.bpf.inc"
@@ -80,12 +80,16 @@ struct fold {
 	uint64_t us;
 };
 
+enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, MAP_STACKS, NMAPS };
+static const char *const map_names[] = { "events", "counters", "drops",
+					 "stacks" };
+
 struct state {
 	struct opts o;
-	struct session ss;
+	struct rocksdb_run ss;
+	int map_fds[NMAPS];
 	struct event_reader *rd;
 	struct symbolizer *sym;
-	int ncpus;
 	int64_t wall_offset_ns;
 	uint64_t received;
 	uint64_t perf_lost;
@@ -96,9 +100,6 @@ struct state {
 	uint64_t fold_dropped;
 };
 
-enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, MAP_STACKS, NMAPS };
-static const char *const map_names[] = { "events", "counters", "drops",
-					 "stacks" };
 
 static volatile sig_atomic_t stop_signal;
 
@@ -107,7 +108,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void parse_opts(struct opts *o, struct session *ss, int argc,
+static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		       char **argv)
 {
 	static const struct option longs[] = {
@@ -137,7 +138,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
-		if (cli_session_opt(ss, c, optarg))
+		if (rocksdb_opt(ss, c, optarg))
 			continue;
 		switch (c) {
 		case 'm':
@@ -174,7 +175,7 @@ static void parse_opts(struct opts *o, struct session *ss, int argc,
 			exit(EXIT_USAGE);
 		}
 	}
-	cli_session_check(ss);
+	rocksdb_opts_check(ss);
 	if (o->ustack && o->folded)
 		usage_fail("-U and -f are exclusive");
 	if (optind < argc) {
@@ -222,13 +223,9 @@ static void print_ebpf(const struct opts *o)
 
 static uint64_t counter(struct state *s, uint32_t which)
 {
-	uint64_t vals[1024], sum = 0;
-	int c;
+	uint64_t sum = 0;
 
-	if (bpf_map_get(s->ss.map_fds[MAP_COUNTERS], &which, vals) != 0)
-		return 0;
-	for (c = 0; c < s->ncpus && c < 1024; c++)
-		sum += vals[c];
+	bpf_map_sum_u64(s->map_fds[MAP_COUNTERS], &which, &sum);
 	return sum;
 }
 
@@ -242,9 +239,9 @@ static int read_stack(struct state *s, const struct slow_event *e,
 	int n = 0, i;
 
 	if (id < 0 ||
-	    bpf_map_get(s->ss.map_fds[MAP_STACKS], &id, ips) != 0)
+	    bpf_map_get(s->map_fds[MAP_STACKS], &id, ips) != 0)
 		return 0;
-	bpf_map_del(s->ss.map_fds[MAP_STACKS], &id);
+	bpf_map_del(s->map_fds[MAP_STACKS], &id);
 	for (i = 0; i < STACK_DEPTH && ips[i] && n < max; i++) {
 		symbolize(s->sym, (pid_t)e->pid, ips[i], sym, sizeof(sym), mod,
 			  sizeof(mod));
@@ -463,7 +460,7 @@ static void summary(struct state *s, const char *reason)
 
 static int open_reader(struct state *s)
 {
-	int fd = s->ss.map_fds[MAP_EVENTS], err;
+	int fd = s->map_fds[MAP_EVENTS], err;
 
 	if (s->o.perf)
 		err = events_open_perfbuf(&s->rd, fd, (int)s->o.pages, on_event,
@@ -507,7 +504,7 @@ static int run(struct state *s)
 			checked = now;
 			fflush(stdout);
 			check_lost(s);
-			if (!target_alive(&s->ss.t)) {
+			if (!target_alive(&s->ss.run.t)) {
 				reason = "target exited";
 				rc = 1;
 				break;
@@ -522,11 +519,11 @@ static int run(struct state *s)
 				     s->o.pages * (uint64_t)getpagesize() / 8)
 			nanosleep(&batch, NULL);
 	}
-	probes_detach(&s->ss.ps);
+	run_detach(&s->ss.run);
 	events_drain(s->rd);
 	summary(s, reason);
-	if (rc && s->ss.t.pid && !target_alive(&s->ss.t))
-		msg("process %d exited; stopping", s->ss.t.pid);
+	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
+		msg("process %d exited; stopping", s->ss.run.t.pid);
 	return rc;
 }
 
@@ -556,24 +553,19 @@ int main(int argc, char **argv)
 	if (cli_privileged() != 0)
 		return 1;
 	cli_signals(on_signal, true);
-	s.ncpus = cpus_possible();
-	if (s.ncpus <= 0 || s.ncpus > 1024) {
-		msg("cannot read the number of possible CPUs");
-		return 1;
-	}
 	set_wall_offset(&s);
 	ncflags = build_cflags(&s.o, buf, cflags);
 	nmaps = s.o.ustack || s.o.folded ? NMAPS : NMAPS - 1;
-	if (session_find_target(&s.ss) == 0 && session_resolve(&s.ss) == 0 &&
-	    session_load(&s.ss, slowops_bpf_text, cflags, ncflags, map_names,
-			 nmaps) == 0 &&
+	if (rocksdb_open(&s.ss) == 0 &&
+	    rocksdb_load(&s.ss, slowops_bpf_text, cflags, ncflags) == 0 &&
+	    run_maps(&s.ss.run, map_names, nmaps, s.map_fds) == 0 &&
 	    (!(s.o.ustack || s.o.folded) || (s.sym = symbolizer_new())) &&
-	    open_reader(&s) == 0 && session_attach(&s.ss) == 0) {
-		session_announce(&s.ss, "slow operations");
+	    open_reader(&s) == 0 && run_attach(&s.ss.run) == 0) {
+		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
 	}
-	session_close(&s.ss);
+	rocksdb_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
 	for (int i = 0; i < s.nfolds; i++)

@@ -42,8 +42,6 @@ static const char usage_text[] =
 "WRITE) resolves, 3 some do not, 2 bad usage or input (missing file, not\n"
 "ELF, truncated ELF, no such process), 1 other errors.\n";
 
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 struct opts {
 	pid_t pid;
 	const char *path;

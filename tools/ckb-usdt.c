@@ -3,7 +3,6 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <linux/types.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,11 +15,10 @@
 #include "../programs/usdt.h"
 #include "../src/bpfsys.h"
 #include "../src/cli.h"
-#include "../src/compile.h"
 #include "../src/elfsym.h"
 #include "../src/events.h"
 #include "../src/report.h"
-#include "../src/target.h"
+#include "../src/run.h"
 #include "../src/usdt.h"
 #include "../src/util.h"
 #include "usdt.bpf.inc"
@@ -78,8 +76,7 @@ struct probe_req {
 };
 
 struct opts {
-	pid_t pid;
-	const char *binary;
+	struct target_opts topt;
 	bool list, all, json, ebpf;
 	double interval, duration;
 	int nreqs;
@@ -102,7 +99,7 @@ static const char *const map_names[] = { "counts", "specs", "lost", "events" };
 
 struct state {
 	struct opts o;
-	struct target t;
+	struct run run;
 	struct elf_file elf;
 	int nnotes;
 	struct usdt_note *notes;
@@ -111,17 +108,8 @@ struct state {
 	int nprobes;
 	struct probe probes[USDT_SLOTS];
 	int nsems;
-	char prog_names[USDT_SLOTS][16];
-	int prog_fds[USDT_SLOTS];
-	int nprogs;
 	int map_fds[NMAPS];
-	int nmaps;
-	bool multi;		/* uprobe_multi links, else perf events */
-	int pfds[USDT_SLOTS];
-	int nattached;
 	struct event_reader *rd;
-	int ncpus;
-	uint64_t *percpu;
 	uint64_t intervals;
 	int64_t real_minus_mono;
 };
@@ -195,8 +183,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:b:laji:d:vh", longs,
 				NULL)) != -1) {
 		switch (c) {
-		case 'p': o->pid = cli_pid(optarg); break;
-		case 'b': o->binary = optarg; break;
+		case 'p': o->topt.pid = cli_pid(optarg); break;
+		case 'b': o->topt.binary = optarg; break;
 		case 'l': o->list = true; break;
 		case 'a': o->all = true; break;
 		case 'j': o->json = true; break;
@@ -216,7 +204,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			exit(EXIT_USAGE);
 		}
 	}
-	if (o->pid && o->binary)
+	if (o->topt.pid && o->topt.binary)
 		usage_fail("-p and -b are exclusive");
 	if (o->list && o->all)
 		usage_fail("-l and -a are exclusive");
@@ -225,14 +213,16 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			usage_fail("more than %d probe arguments", MAX_REQS);
 		parse_req(&o->reqs[o->nreqs++], argv[optind]);
 	}
-	if (!o->ebpf && !o->pid && !o->binary)
+	if (!o->ebpf && !o->topt.pid && !o->topt.binary)
 		usage_fail("no target: pass -p PID or -b PATH");
 }
 
 static void print_ebpf(const struct opts *o)
 {
-	printf("// cflags: -DTARGET_TGID=%d -DEVENTS=%d -DRINGBUF_PAGES=%d\n",
-	       (int)o->pid, o->all ? 1 : 0, RINGBUF_PAGES);
+	printf("// cflags: -DEVENTS=%d -DRINGBUF_PAGES=%d\n", o->all ? 1 : 0,
+	       RINGBUF_PAGES);
+	printf("// config[0]: the traced PID, set after loading (0: every "
+	       "process)\n");
 	printf("// programs: usdt_0 .. usdt_<locations - 1>, one per probe "
 	       "location\n");
 	fputs(usdt_bpf_text, stdout);
@@ -240,27 +230,8 @@ static void print_ebpf(const struct opts *o)
 
 static int find_target(struct state *s)
 {
-	int err;
-
-	if (s->o.binary) {
-		err = target_from_path(&s->t, s->o.binary);
-		if (err == -ENOENT)
-			msg("no such file %s; pass the node executable or "
-			    "library", s->o.binary);
-		else if (err == -EISDIR)
-			msg("%s is not a regular file; pass the node "
-			    "executable or library", s->o.binary);
-		else if (err)
-			msg("cannot read %s: %s", s->o.binary, strerror(-err));
-		return err;
-	}
-	err = target_from_pid(&s->t, s->o.pid);
-	if (err == -ESRCH)
-		msg("no process with PID %d; check the PID with ps", s->o.pid);
-	else if (err)
-		msg("cannot inspect PID %d: %s%s", s->o.pid, strerror(-err),
-		    err == -EACCES ? "; run as root" : "");
-	return err;
+	return run_find_target(&s->run, &s->o.topt, false,
+			       "the node executable or library");
 }
 
 static int collect_note(const struct usdt_note *n, void *arg)
@@ -278,27 +249,27 @@ static int collect_note(const struct usdt_note *n, void *arg)
 
 static int read_notes(struct state *s)
 {
-	int err = elf_open(&s->elf, s->t.exe), n;
+	int err = elf_open(&s->elf, s->run.t.exe), n;
 
 	if (err == -ENOEXEC) {
 		msg("%s is not an ELF file; pass the node executable or "
-		    "library", s->t.exe_shown);
+		    "library", s->run.t.exe_shown);
 		return err;
 	}
 	if (err) {
-		msg("cannot read %s: %s", s->t.exe_shown, strerror(-err));
+		msg("cannot read %s: %s", s->run.t.exe_shown, strerror(-err));
 		return err;
 	}
 	n = usdt_notes(&s->elf, collect_note, s);
 	if (n < 0) {
-		msg("cannot read the notes of %s: %s", s->t.exe_shown,
+		msg("cannot read the notes of %s: %s", s->run.t.exe_shown,
 		    strerror(-n));
 		return n;
 	}
 	if (s->nnotes == 0) {
 		msg("no USDT probes in %s (no .note.stapsdt section); the "
 		    "program must be built with sys/sdt.h probes",
-		    s->t.exe_shown);
+		    s->run.t.exe_shown);
 		return -ENOENT;
 	}
 	return 0;
@@ -337,8 +308,8 @@ static int unmatched(struct state *s)
 		if (s->o.reqs[i].matched)
 			continue;
 		msg("no probe matches '%s' in %s; list them with ckb-usdt -l "
-		    "-b %s", s->o.reqs[i].text, s->t.exe_shown,
-		    s->t.exe_shown);
+		    "-b %s", s->o.reqs[i].text, s->run.t.exe_shown,
+		    s->run.t.exe_shown);
 		return -ENOENT;
 	}
 	return 0;
@@ -466,13 +437,13 @@ static int add_slot(struct state *s, const struct usdt_note *n,
 	if (!n->pc_offset) {
 		msg("probe %s:%s at 0x%llx lies outside the loaded segments "
 		    "of %s; the file is damaged", n->provider, n->name,
-		    (unsigned long long)n->pc, s->t.exe_shown);
+		    (unsigned long long)n->pc, s->run.t.exe_shown);
 		return -ENOEXEC;
 	}
 	if (r && r->nfmt > n->nargs) {
 		msg("format of '%s' has %d fields but %s:%s has %d "
 		    "arguments; see ckb-usdt -l -b %s", r->text, r->nfmt,
-		    n->provider, n->name, n->nargs, s->t.exe_shown);
+		    n->provider, n->name, n->nargs, s->run.t.exe_shown);
 		return -EINVAL;
 	}
 	if (s->nslots == USDT_SLOTS) {
@@ -512,53 +483,42 @@ static int select_slots(struct state *s)
 	return unmatched(s);
 }
 
-static int load(struct state *s)
+/* One program per location, usdt_<slot>, with its semaphore. */
+static int plan_slots(struct state *s)
 {
-	char tgid[32], events[32], pages[32], err[512];
-	const char *cflags[3] = { tgid, events, pages };
-	const char *progs[USDT_SLOTS];
-	struct bpf_build b = {
-		.text = usdt_bpf_text,
-		.cflags = cflags,
-		.ncflags = 3,
-		.progs = progs,
-		.maps = map_names,
-		.nmaps = s->o.all ? NMAPS : 1,
-		.attach_type = -1,
-	};
-	int i, rc;
+	const struct usdt_note *n;
+	char prog[16], what[160];
+	int i, err;
 
-	s->multi = uprobe_multi_usable();
-	if (s->multi)
-		b.attach_type = ATTACH_UPROBE_MULTI;
-	snprintf(tgid, sizeof(tgid), "-DTARGET_TGID=%d", (int)s->t.pid);
-	snprintf(events, sizeof(events), "-DEVENTS=%d", s->o.all ? 1 : 0);
-	snprintf(pages, sizeof(pages), "-DRINGBUF_PAGES=%d", RINGBUF_PAGES);
 	for (i = 0; i < s->nslots; i++) {
-		snprintf(s->prog_names[i], sizeof(s->prog_names[i]),
-			 "usdt_%d", i);
-		progs[i] = s->prog_names[i];
+		n = &s->slots[i].note;
+		snprintf(prog, sizeof(prog), "usdt_%d", i);
+		snprintf(what, sizeof(what), "%s:%s", n->provider, n->name);
+		err = plan_uprobe(&s->run.plan, prog, s->run.t.exe,
+				  n->pc_offset, false, n->sem_offset, what);
+		if (err) {
+			msg("cannot plan the probes: %s", strerror(-err));
+			return err;
+		}
 	}
-	b.nprogs = s->nslots;
-	rc = bpf_build_load(&b, s->prog_fds, s->map_fds, err, sizeof(err));
-	if (rc) {
-		msg("%s", err);
-		return rc;
-	}
-	s->nprogs = b.nprogs;
-	s->nmaps = b.nmaps;
 	return 0;
 }
 
-static void close_bpf(struct state *s)
+static int load(struct state *s)
 {
-	int i;
+	char events[32], pages[32];
+	const char *cflags[2] = { events, pages };
+	int rc;
 
-	for (i = 0; i < s->nprogs; i++)
-		close(s->prog_fds[i]);
-	for (i = 0; i < s->nmaps; i++)
-		close(s->map_fds[i]);
-	s->nprogs = s->nmaps = 0;
+	snprintf(events, sizeof(events), "-DEVENTS=%d", s->o.all ? 1 : 0);
+	snprintf(pages, sizeof(pages), "-DRINGBUF_PAGES=%d", RINGBUF_PAGES);
+	rc = plan_slots(s);
+	if (!rc)
+		rc = run_load(&s->run, usdt_bpf_text, cflags, 2);
+	if (!rc)
+		rc = run_maps(&s->run, map_names, s->o.all ? NMAPS : 1,
+			      s->map_fds);
+	return rc;
 }
 
 static void spec_of(const struct slot *sl, struct usdt_spec *sp)
@@ -601,83 +561,27 @@ static int fill_specs(struct state *s)
 	return 0;
 }
 
-static void *close_fd(void *arg)
-{
-	close((int)(intptr_t)arg);
-	return NULL;
-}
-
-/* Removing a uprobe waits for an RCU grace period: about 0.05 s per link
- * on Linux 6.18, and 0.1 s per perf event under a global lock.  Links
- * detach concurrently, so close them from one thread each. */
-static void detach(struct state *s)
-{
-	pthread_t th[USDT_SLOTS];
-	bool threaded[USDT_SLOTS];
-	int i;
-
-	for (i = 0; i < s->nattached; i++)
-		threaded[i] = s->multi &&
-			pthread_create(&th[i], NULL, close_fd,
-				       (void *)(intptr_t)s->pfds[i]) == 0;
-	for (i = 0; i < s->nattached; i++) {
-		if (threaded[i])
-			pthread_join(th[i], NULL);
-		else
-			close(s->pfds[i]);
-	}
-	s->nattached = 0;
-}
-
 static int attach(struct state *s)
 {
-	const struct usdt_note *n;
-	int i, fd;
-
 	vmsg("attaching %d locations as %s", s->nslots,
-	     s->multi ? "uprobe_multi links" : "perf event uprobes");
-	for (i = 0; i < s->nslots; i++) {
-		n = &s->slots[i].note;
-		if (s->multi)
-			fd = uprobe_multi_open_ref(s->prog_fds[i], s->t.exe,
-						   &n->pc_offset,
-						   &n->sem_offset, 1, s->t.pid);
-		else
-			fd = uprobe_open_ref(s->prog_fds[i], s->t.exe,
-					     n->pc_offset, s->t.pid, false,
-					     n->sem_offset);
-		if (fd == -EOPNOTSUPP) {
-			msg("this kernel cannot enable the semaphore of %s:%s "
-			    "(uprobe ref_ctr_offset needs Linux 4.20+)",
-			    n->provider, n->name);
-		} else if (fd < 0) {
-			msg("cannot attach %s:%s at %s offset 0x%llx: %s",
-			    n->provider, n->name, s->t.exe_shown,
-			    (unsigned long long)n->pc_offset, strerror(-fd));
-		}
-		if (fd < 0) {
-			detach(s);
-			return fd;
-		}
-		s->pfds[s->nattached++] = fd;
-	}
-	return 0;
+	     s->run.multi ? "uprobe_multi links" : "perf event uprobes");
+	return run_attach(&s->run);
 }
 
 /* Sum the per-CPU counters of every slot into the probes' totals. */
 static int read_counts(struct state *s)
 {
+	uint64_t n;
 	uint32_t i;
-	int c, err;
+	int err;
 
 	for (i = 0; i < (uint32_t)s->nprobes; i++)
 		s->probes[i].total = 0;
 	for (i = 0; i < (uint32_t)s->nslots; i++) {
-		err = bpf_map_get(s->map_fds[MAP_COUNTS], &i, s->percpu);
+		err = bpf_map_sum_u64(s->map_fds[MAP_COUNTS], &i, &n);
 		if (err)
 			return err;
-		for (c = 0; c < s->ncpus; c++)
-			s->probes[s->slots[i].probe].total += s->percpu[c];
+		s->probes[s->slots[i].probe].total += n;
 	}
 	return 0;
 }
@@ -686,12 +590,9 @@ static uint64_t read_lost(struct state *s)
 {
 	uint32_t zero = 0;
 	uint64_t n = 0;
-	int c;
 
-	if (!s->o.all || bpf_map_get(s->map_fds[MAP_LOST], &zero, s->percpu))
-		return 0;
-	for (c = 0; c < s->ncpus; c++)
-		n += s->percpu[c];
+	if (s->o.all)
+		bpf_map_sum_u64(s->map_fds[MAP_LOST], &zero, &n);
 	return n;
 }
 
@@ -893,19 +794,19 @@ static void announce(const struct state *s)
 	char where[PATH_MAX + 64];
 	int i;
 
-	if (s->t.pid)
-		snprintf(where, sizeof(where), "PID %d (%s)", (int)s->t.pid,
-			 s->t.exe_shown);
+	if (s->run.t.pid)
+		snprintf(where, sizeof(where), "PID %d (%s)", (int)s->run.t.pid,
+			 s->run.t.exe_shown);
 	else
 		snprintf(where, sizeof(where), "every process using %s",
-			 s->t.exe_shown);
+			 s->run.t.exe_shown);
 	fprintf(stderr, "Tracing %d USDT probes (%d locations, %d with a "
 		"semaphore) in %s... Hit Ctrl-C to end.\n", s->nprobes,
 		s->nslots, s->nsems, where);
 	if (s->o.json) {
 		printf("{\"type\":\"start\",\"pid\":%d,\"binary\":",
-		       (int)s->t.pid);
-		json_string(stdout, s->t.exe_shown);
+		       (int)s->run.t.pid);
+		json_string(stdout, s->run.t.exe_shown);
 		printf(",\"locations\":%d,\"probes\":[", s->nslots);
 		for (i = 0; i < s->nprobes; i++) {
 			printf("%s", i ? "," : "");
@@ -945,7 +846,7 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		reason = run_over(&s->t, begin, s->o.duration);
+		reason = run_over(&s->run.t, begin, s->o.duration);
 		if (reason)
 			break;
 		if (now - last < period)
@@ -964,21 +865,8 @@ static int run(struct state *s)
 		reason = "signal";
 	summary(s, reason, (double)(now - begin) / 1e9);
 	if (rc)
-		msg("process %d exited; stopping", s->t.pid);
+		msg("process %d exited; stopping", s->run.t.pid);
 	return rc;
-}
-
-static int prepare(struct state *s)
-{
-	if (cli_privileged() != 0)
-		return -EPERM;
-	s->ncpus = cpus_possible();
-	if (s->ncpus <= 0 || s->ncpus > 4096) {
-		msg("cannot read the number of possible CPUs");
-		return -EINVAL;
-	}
-	s->percpu = calloc((size_t)s->ncpus, sizeof(*s->percpu));
-	return s->percpu ? 0 : -ENOMEM;
 }
 
 static int trace(struct state *s)
@@ -991,7 +879,7 @@ static int trace(struct state *s)
 		return 1;
 	announce(s);
 	rc = run(s);
-	detach(s);
+	run_detach(&s->run);
 	return rc;
 }
 
@@ -1008,7 +896,7 @@ int main(int argc, char **argv)
 	}
 	cli_signals(on_signal, false);
 	s.elf.fd = -1;
-	if ((!s.o.list && prepare(&s) != 0) || find_target(&s) != 0 ||
+	if ((!s.o.list && cli_privileged() != 0) || find_target(&s) != 0 ||
 	    read_notes(&s) != 0)
 		goto out;
 	if (s.o.list)
@@ -1017,9 +905,8 @@ int main(int argc, char **argv)
 		rc = trace(&s);
 out:
 	events_close(s.rd);
-	close_bpf(&s);
+	run_close(&s.run);
 	elf_close(&s.elf);
 	free(s.notes);
-	free(s.percpu);
 	return rc;
 }

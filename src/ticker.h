@@ -1,0 +1,33 @@
+/* The reporting loop of interval tools: a report every interval until a
+ * signal, the count, the duration or the target's exit. */
+#ifndef CKBTRACE_TICKER_H
+#define CKBTRACE_TICKER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "target.h"
+
+struct ticker {
+	double interval;	/* seconds */
+	double duration;	/* seconds, 0: none */
+	uint64_t count;		/* reports, 0: none */
+	/* print one report of secs seconds: 0, or non-zero to stop (the
+	 * output failed) */
+	int (*report)(void *arg, double secs);
+	void *arg;
+	/* state */
+	uint64_t begin_ns, last_ns, reports;
+};
+
+/* Run until something ends it; the reason: "signal", "count",
+ * "duration", "target exited" or "output" (a report failed). */
+const char *ticker_run(struct ticker *tk, const struct target *t,
+		       volatile sig_atomic_t *stop);
+
+/* After ticker_run() ended for a signal, the duration or the target's
+ * exit: report the last, shorter interval if it is over 1 ms.  0, or
+ * what report returned. */
+int ticker_last(struct ticker *tk);
+
+#endif
