@@ -171,6 +171,32 @@ table_entries() {
 	[ "$got" = "$want" ]
 }
 
+@test "-j: each row's entry and return programs are catalog.c's, and exist in the BPF source" {
+	run "$SYMBOLS" -j "$BIN"
+	[ "$status" -eq 0 ]
+	local want got names n
+	want=$(sed -nE 's/^[[:space:]]*(CAPI|CXX|BG|TALLY)\(OP_[A-Z_]+, "([^"]+)", (NULL|"([a-z_0-9]+)"), (NULL|"([a-z_0-9]+)")\),$/\2|\4|\6/p' \
+		"$top_srcdir/src/catalog.c")
+	got=$(jq -r '.catalog[] | "\(.symbol)|\(.entry // "")|\(.return // "")"' <<< "$output")
+	[ "$(wc -l <<< "$want")" -eq "$(catalog_nrows)" ]
+	[ "$got" = "$want" ]
+	# the tally rows put a probe at one end only; every other row at both
+	[ "$(jq '[.catalog[] | select(.layer == "tally" and ((.entry == null) == (.return == null)))] | length' <<< "$output")" -eq 0 ]
+	[ "$(jq '[.catalog[] | select(.layer != "tally" and (.entry == null or .return == null))] | length' <<< "$output")" -eq 0 ]
+	names=$(jq -r '[.catalog[] | .entry, .return | select(. != null)] | unique[]' <<< "$output")
+	n=0
+	for f in $names; do
+		grep -qE "^(ENTRY|RETURN|TALLY)\($f,|^int $f\(" "$top_srcdir/programs/rocksdb_ops.bpf.h" ||
+			{ echo "no BPF program $f"; return 1; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 40 ]
+	[ "$(jq -c '[.ops[] | select(.needs != []) | {name, needs}]' <<< "$output")" = \
+	  '[{"name":"TXN_COMMIT","needs":["TXN_PUT","TXN_DELETE"]}]' ]
+	[ "$(jq -c '[.ops[] | select(.core) | .name]' <<< "$output")" = "$(jq -c '.core.resolved + .core.missing' <<< "$output")" ]
+	[ "$(jq '.ops | length' <<< "$output")" -eq 12 ]
+}
+
 @test "-a lists every rocksdb_* function with nm's address and size" {
 	run "$SYMBOLS" -j -a "$BIN"
 	[ "$status" -eq 0 ]

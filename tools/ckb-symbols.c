@@ -783,6 +783,8 @@ static void json_row(const struct state *s, int row)
 	printf("{\"op\":\"%s\",\"layer\":\"%s\",", catalog_ops[cr->op].name,
 	       layer_short(cr->layer));
 	json_kv("symbol", cr->symbol, true);
+	json_kv("entry", cr->entry_fn, true);
+	json_kv("return", cr->return_fn, true);
 	printf("\"probed\":%s,\"sites\":[", row_probed(s, row) ? "true" :
 	       "false");
 	for (k = 0; h && k < h->nsites; k++)
@@ -807,6 +809,22 @@ static void json_ops(uint32_t mask)
 		first = false;
 	}
 	printf("]");
+}
+
+/* The operations: name, core, and the ops whose probes it needs. */
+static void json_op_table(void)
+{
+	int i;
+
+	printf("\"ops\":[");
+	for (i = 0; i < catalog_nops; i++) {
+		printf("%s{\"name\":\"%s\",\"core\":%s,\"needs\":", i ? "," : "",
+		       catalog_ops[i].name,
+		       catalog_ops[i].core ? "true" : "false");
+		json_ops(catalog_ops[i].needs);
+		printf("}");
+	}
+	printf("],");
 }
 
 static void json_funcs(const struct state *s)
@@ -895,6 +913,7 @@ static void print_json(const struct state *s)
 	json_kv("needed", s->needed[0] ? s->needed : NULL, true);
 	json_kv("layer", s->foreign ? NULL : layer_choice_name(s->r.choice),
 		true);
+	json_op_table();
 	printf("\"catalog\":[");
 	for (i = 0; i < catalog_nrows; i++) {
 		if (i)
