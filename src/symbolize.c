@@ -127,7 +127,8 @@ static void module_load(struct module *m)
 	m->nloads = f.nloads;
 	memcpy(m->loads, f.loads, sizeof(m->loads));
 	if (elf_symbols(&f, collect, m) == 0) {
-		qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
+		if (m->nsyms > 1)	/* syms is NULL without symbols */
+			qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
 		m->loaded = 1;
 	}
 	elf_close(&f);
