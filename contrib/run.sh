@@ -33,7 +33,7 @@ status=0
 make -j1 check --no-print-directory || status=$?
 if [ "$status" = 0 ]; then
 	make distcheck --no-print-directory \
-		TESTS='tests/unit/test-elfsym tests/unit/test-hist tests/unit/test-report tests/unit/test-catalog tests/fuzz/regress-elfsym tests/fuzz/regress-usdt-notes tests/fuzz/regress-usdt-args' \
+		TESTS='tests/unit/test-elfsym tests/unit/test-hist tests/unit/test-report tests/unit/test-catalog tests/unit/test-flame tests/fuzz/regress-elfsym tests/fuzz/regress-usdt-notes tests/fuzz/regress-usdt-args' \
 		>distcheck.log 2>&1 || { tail -n 40 distcheck.log; status=1; }
 fi
 # The same suites again, built with ASan and UBSan, out of tree from the

@@ -4,11 +4,19 @@
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
-libbpfcc-dev libelf-dev linux-headers-amd64
+libbpfcc-dev libelf-dev libdw-dev libiberty-dev linux-headers-amd64
 librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zlib1g-dev
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# stacks: objcopy makes the test binary without CFI; bench part unwind races
+# libdw against libunwind
+PKGS="$PKGS binutils libunwind-dev"
+# flame graphs: npm installs d3-flame-graph at build time; the tests open
+# the pages in headless chromium.  A node.js that brings its own npm (as
+# NodeSource's does) is kept: Debian's npm would conflict with it.
+PKGS="$PKGS chromium"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # make fuzz: clang-14 with its libFuzzer, ASan and UBSan runtimes
 # (-fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev).
 # ./configure --enable-sanitizers with gcc needs libasan8 and libubsan1,

@@ -48,13 +48,19 @@ int json_escape(char *buf, size_t len, const char *s)
 
 void json_string(FILE *out, const char *s)
 {
+	const char *run = s;
 	char tmp[8];
 
 	fputc('"', out);
-	for (; *s; s++) {
+	for (; *s; s++) {	/* runs that need no escape go out whole */
 		escape_char(tmp, (unsigned char)*s);
+		if (tmp[0] == *s && !tmp[1])
+			continue;
+		fwrite(run, 1, (size_t)(s - run), out);
 		fputs(tmp, out);
+		run = s + 1;
 	}
+	fwrite(run, 1, (size_t)(s - run), out);
 	fputc('"', out);
 }
 

@@ -225,7 +225,7 @@ bad_usage() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		"$SLOWOPS" --ebpf -m 7 -U
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == *"-DTHRESHOLD_NS=7000000 -DPERF_BUFFER=0 -DBUFFER_PAGES=256 -DUSER_STACK=1"* ]]
+	[[ "${lines[0]}" == *"-DTHRESHOLD_NS=7000000 -DPERF_BUFFER=0 -DBUFFER_PAGES=256 -DSTACK_MODE=1"* ]]
 	[[ "$output" == *"BPF_RINGBUF_OUTPUT(events, BUFFER_PAGES)"* ]]
 }
 

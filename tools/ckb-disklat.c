@@ -20,8 +20,8 @@
 #include "disklat.bpf.inc"
 
 static const char usage_text[] =
-"USAGE: ckb-disklat [-d DEVICE] [-p PID] [-Q] [-c] [-T] [-m|-u] [-j] [-H]\n"
-"                   [--duration SEC] [-v] [--ebpf] [interval [count]]\n"
+"USAGE: ckb-disklat [-d DEVICE] [-p PID] [-Q] [-c] [-i SEC] [--duration SEC]\n"
+"                   [-T] [-m|-u] [-j] [-H] [-v] [--ebpf] [interval [count]]\n"
 "\n"
 "Block device I/O of the whole system, every interval, per device and\n"
 "RWBS class (R read, W write, WS sync write, F... flush, D discard, M\n"
@@ -35,6 +35,7 @@ static const char usage_text[] =
 "  -Q, --queue          also the queue time (insert to issue), in rows of\n"
 "                       their own\n"
 "  -c, --comm           one row per issuing task name too\n"
+"  -i, --interval SEC   seconds between reports (default 1)\n"
 "      --duration SEC   stop after SEC seconds\n"
 "  -T, --timestamp      print the wall-clock time above each report\n"
 "  -m, --milliseconds   latencies in milliseconds\n"
@@ -45,8 +46,7 @@ static const char usage_text[] =
 "      --ebpf           print the BPF program and its parameters, and exit\n"
 "  -h, --help           this text\n"
 "\n"
-"  interval [count]     seconds between reports (default 1), and stop\n"
-"                       after count reports\n"
+"  interval [count]     as -i, and stop after count reports\n"
 "\n"
 "EXAMPLES:\n"
 "  ckb-disklat                    # every device and class, every second\n"
@@ -123,7 +123,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	cli_report_init(&o->r);
-	while ((c = getopt_long(argc, argv, "d:p:QcTmujHvh", longs,
+	while ((c = getopt_long(argc, argv, "d:p:Qci:TmujHvh", longs,
 				NULL)) != -1) {
 		if (cli_report_opt(&o->r, c, optarg, usage_text, "dpQc"))
 			continue;

@@ -15,19 +15,25 @@
 #include "../src/catalog.h"
 #include "../src/cli.h"
 #include "../src/events.h"
+#include "../src/flame.h"
 #include "../src/report.h"
 #include "../src/rocksdb.h"
 #include "../src/symbolize.h"
+#include "../src/unwind.h"
 #include "../src/util.h"
 #include "slowops.bpf.inc"
 
-#define STACK_DEPTH 127		/* PERF_MAX_STACK_DEPTH: a stack map value */
-#define STACK_ENTRIES 1024
-#define FOLD_SLOTS 4096
-#define FOLD_INDEX (2 * FOLD_SLOTS)	/* open addressing, at most half full */
+#define MAX_FRAMES SLOW_MAX_IPS	/* frames of one stack, as unwound */
+#define MAX_LINES 192		/* ... and as printed, inlined ones included */
+#define LINE_LEN 256
+#define DEFAULT_STACK_BYTES 8192
+#define STACK_COPY_FAILED UNWIND_NEND	/* the BPF side could not copy */
+#define NSTATUS (UNWIND_NEND + 1)
+#define DWARF_PAGES 512	/* default buffer with DWARF stacks: 2 MiB */
 
 static const char usage_text[] =
 "USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
+"                   [--flame FILE.html] [--stack MODE] [--stack-size BYTES]\n"
 "                   [-d SEC] [--buffer-pages N] [--perf-buffer] [-v] [--ebpf]\n"
 "                   [min_us]\n"
 "\n"
@@ -46,8 +52,16 @@ static const char usage_text[] =
 "  -U, --user-stack    the symbolized user stack of each operation\n"
 "  -f, --folded        no lines: at exit, folded stacks with their summed\n"
 "                      latency in microseconds, for flame graphs\n"
+"      --flame FILE    collect the stacks too, and at exit write them to\n"
+"                      FILE as an interactive flame graph page (HTML)\n"
+"      --stack MODE    how -U and -f walk stacks: fp (frame pointers, in\n"
+"                      the kernel), dwarf (a copy of the stack, unwound\n"
+"                      here through .eh_frame), auto (dwarf when the\n"
+"                      binary has CFI and no frame pointers; default)\n"
+"      --stack-size BYTES  dwarf: bytes of stack copied per event (8192)\n"
 "  -d, --duration SEC  stop after SEC seconds\n"
-"      --buffer-pages N  event buffer size in pages, a power of two (256)\n"
+"      --buffer-pages N  event buffer size in pages, a power of two\n"
+"                      (256; with dwarf stacks 512)\n"
 "      --perf-buffer   per-CPU perf buffers instead of the BPF ring buffer\n"
 "  -v, --verbose       show the resolved symbols and compiler output\n"
 "      --ebpf          print the BPF program and its parameters, and exit\n"
@@ -57,32 +71,34 @@ static const char usage_text[] =
 "  ckb-slowops -p $(pgrep -x ckb)         # operations of 10 ms or more\n"
 "  ckb-slowops -p PID 500                 # 500 us or more\n"
 "  ckb-slowops -p PID -m 50 -U            # 50 ms or more, with stacks\n"
+"  ckb-slowops -p PID -U --stack dwarf    # stacks of a release build\n"
 "  ckb-slowops -p PID -j > slow.jsonl     # JSON lines\n"
 "  ckb-slowops -p PID -f -d 60 > out.folded  # a minute of slow stacks\n"
+"  ckb-slowops -p PID -m 5 --flame slow.html  # lines, and a flame graph\n"
 "\n"
 "Exit status: 0 done (Ctrl-C and SIGTERM included), 1 runtime error or\n"
 "the traced process exited, 2 bad usage.\n";
+
+enum { MODE_AUTO, MODE_FP, MODE_DWARF };
 
 struct opts {
 	uint64_t threshold_ns;
 	double duration;
 	uint64_t pages;
+	uint64_t stack_bytes;
+	int stack_mode;		/* MODE_*, then SLOW_STACK_* once decided */
+	bool pages_given;
 	bool timestamp;
 	bool json;
 	bool ustack;
 	bool folded;
 	bool perf;
 	bool ebpf;
+	const char *flame_path;
 };
 
-struct fold {
-	char *key;
-	uint64_t us;
-};
-
-enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, MAP_STACKS, NMAPS };
-static const char *const map_names[] = { "events", "counters", "drops",
-					 "stacks" };
+enum { MAP_EVENTS, MAP_COUNTERS, MAP_DROPS, NMAPS };
+static const char *const map_names[] = { "events", "counters", "drops" };
 
 struct state {
 	struct opts o;
@@ -90,13 +106,18 @@ struct state {
 	int map_fds[NMAPS];
 	struct event_reader *rd;
 	struct symbolizer *sym;
+	struct unwinder *unw;
+	int ncpus;
+	int stack;		/* SLOW_STACK_* */
+	size_t record_len;	/* event + its stack */
+	uint64_t status[NSTATUS];	/* stacks by how they ended */
+	uint64_t frames_total;
 	int64_t wall_offset_ns;
 	uint64_t received;
 	uint64_t perf_lost;
 	uint64_t lost_seen;
-	struct fold folds[FOLD_SLOTS];
-	int fold_index[FOLD_INDEX];	/* 1 + index into folds, 0 = free */
-	int nfolds;
+	struct flame *flame;		/* -f and --flame: the stacks so far */
+	FILE *flame_out;
 	uint64_t fold_dropped;
 };
 
@@ -120,6 +141,9 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		{ "json", no_argument, NULL, 'j' },
 		{ "user-stack", no_argument, NULL, 'U' },
 		{ "folded", no_argument, NULL, 'f' },
+		{ "flame", required_argument, NULL, 'F' },
+		{ "stack", required_argument, NULL, 'S' },
+		{ "stack-size", required_argument, NULL, 'Z' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "buffer-pages", required_argument, NULL, 'B' },
 		{ "perf-buffer", no_argument, NULL, 'P' },
@@ -135,6 +159,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	memset(o, 0, sizeof(*o));
 	o->threshold_ns = 10000000;
 	o->pages = 256;
+	o->stack_bytes = DEFAULT_STACK_BYTES;
 	ss->mask = (1u << OP_COUNT) - 1;
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
@@ -152,6 +177,29 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		case 'j': o->json = true; break;
 		case 'U': o->ustack = true; break;
 		case 'f': o->folded = true; break;
+		case 'F':
+			if (!*optarg)
+				usage_fail("empty --flame file name");
+			o->flame_path = optarg;
+			break;
+		case 'S':
+			if (strcmp(optarg, "auto") == 0)
+				o->stack_mode = MODE_AUTO;
+			else if (strcmp(optarg, "fp") == 0)
+				o->stack_mode = MODE_FP;
+			else if (strcmp(optarg, "dwarf") == 0)
+				o->stack_mode = MODE_DWARF;
+			else
+				usage_fail("bad --stack '%s': want fp, dwarf or "
+					    "auto", optarg);
+			break;
+		case 'Z':
+			if (parse_u64(optarg, 512, 32768, &v) != 0 || v % 8)
+				usage_fail("bad --stack-size '%s': want bytes "
+					    "from 512 to 32768, a multiple of 8",
+					    optarg);
+			o->stack_bytes = v;
+			break;
 		case 'd':
 			if (parse_seconds(optarg, 86400.0 * 365, &o->duration))
 				usage_fail("bad duration '%s': want seconds > 0",
@@ -163,6 +211,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 				usage_fail("bad --buffer-pages '%s': want a "
 					    "power of two from 1 to 65536",
 					    optarg);
+			o->pages_given = true;
 			break;
 		case 'P': o->perf = true; break;
 		case 'v': verbose = 1; break;
@@ -192,31 +241,48 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		usage_fail("unexpected argument '%s'", argv[optind]);
 }
 
-static int build_cflags(const struct opts *o, char (*buf)[48],
+static bool stacks_wanted(const struct opts *o)
+{
+	return o->ustack || o->folded || o->flame_path;
+}
+
+/* The BPF parameters: always the same count, so that --ebpf can show them. */
+#define NCFLAGS 6
+
+static int build_cflags(const struct state *s, char (*buf)[48],
 			const char **cflags)
 {
+	const struct opts *o = &s->o;
+
 	snprintf(buf[0], 48, "-DTHRESHOLD_NS=%llu",
 		 (unsigned long long)o->threshold_ns);
 	snprintf(buf[1], 48, "-DPERF_BUFFER=%d", o->perf);
 	snprintf(buf[2], 48, "-DBUFFER_PAGES=%llu",
 		 (unsigned long long)o->pages);
-	snprintf(buf[3], 48, "-DUSER_STACK=%d", o->ustack || o->folded);
-	snprintf(buf[4], 48, "-DSTACK_ENTRIES=%d", STACK_ENTRIES);
-	for (int i = 0; i < 5; i++)
+	snprintf(buf[3], 48, "-DSTACK_MODE=%d", s->stack);
+	snprintf(buf[4], 48, "-DSTACK_BYTES=%llu",
+		 (unsigned long long)o->stack_bytes);
+	snprintf(buf[5], 48, "-DNCPUS=%d", s->ncpus > 0 ? s->ncpus : 1);
+	for (int i = 0; i < NCFLAGS; i++)
 		cflags[i] = buf[i];
-	return 5;
+	return NCFLAGS;
 }
 
-static void print_ebpf(const struct opts *o)
+static void print_ebpf(struct state *s)
 {
-	char buf[5][48];
-	const char *cflags[5];
-	int i, n = build_cflags(o, buf, cflags);
+	char buf[NCFLAGS][48];
+	const char *cflags[NCFLAGS];
+	int i, n;
 
+	s->ncpus = cpus_possible();
+	n = build_cflags(s, buf, cflags);
 	printf("// cflags: -DDEDUP=<0, or 1 when both the C API and the C++ "
 	       "layer are attached>");
 	for (i = 0; i < n; i++)
 		printf(" %s", cflags[i]);
+	if (stacks_wanted(&s->o) && s->o.stack_mode == MODE_AUTO)
+		printf(" (STACK_MODE: 1 fp or 2 dwarf, as --stack auto "
+		       "decides for the target)");
 	printf("\n");
 	fputs(slowops_bpf_text, stdout);
 }
@@ -229,87 +295,170 @@ static uint64_t counter(struct state *s, uint32_t which)
 	return sum;
 }
 
-/* The stack of an event, outermost frame last; count of frames. */
-static int read_stack(struct state *s, const struct slow_event *e,
-		      char (*frames)[256], int max)
+/* --stack auto: DWARF when the traced executable has CFI and its own code
+ * keeps no frame pointers.  Says which under -v. */
+static void choose_stack(struct state *s)
 {
-	uint64_t ips[STACK_DEPTH];
-	char sym[200], mod[48];
-	int32_t id = e->stack_id;
-	int n = 0, i;
+	struct unwind_elf_info info;
+	const char *exe = s->ss.run.t.exe;
 
-	if (id < 0 ||
-	    bpf_map_get(s->map_fds[MAP_STACKS], &id, ips) != 0)
+	s->stack = SLOW_STACK_NONE;
+	if (!stacks_wanted(&s->o))
+		return;
+	if (s->o.stack_mode == MODE_FP || s->o.stack_mode == MODE_DWARF) {
+		s->stack = s->o.stack_mode == MODE_FP ? SLOW_STACK_FP
+						      : SLOW_STACK_DWARF;
+		vmsg("stacks: %s (--stack)",
+		     s->stack == SLOW_STACK_FP ? "fp" : "dwarf");
+		return;
+	}
+	if (unwind_elf_info(exe, &info) != 0) {
+		s->stack = SLOW_STACK_FP;
+		vmsg("stacks: fp (auto: cannot read %s)", exe);
+		return;
+	}
+	s->stack = unwind_elf_wants_dwarf(&info) ? SLOW_STACK_DWARF
+						 : SLOW_STACK_FP;
+	vmsg("stacks: %s (auto: %s has %s; %d of %d functions checked keep a "
+	     "frame pointer)", s->stack == SLOW_STACK_FP ? "fp" : "dwarf",
+	     s->ss.run.t.exe_shown,
+	     info.has_eh_frame ? ".eh_frame" :
+	     info.has_debug_frame ? ".debug_frame" : "no CFI",
+	     info.with_fp, info.checked);
+}
+
+/* With -p, read the target's maps, symbols and CFI before attaching: the
+ * first events would otherwise wait for it while the buffer fills. */
+static int prepare_stacks(struct state *s)
+{
+	pid_t pid = s->ss.run.t.pid;
+
+	if (!pid || s->stack == SLOW_STACK_NONE)
 		return 0;
-	bpf_map_del(s->map_fds[MAP_STACKS], &id);
-	for (i = 0; i < STACK_DEPTH && ips[i] && n < max; i++) {
-		symbolize(s->sym, (pid_t)e->pid, ips[i], sym, sizeof(sym), mod,
-			  sizeof(mod));
-		snprintf(frames[n++], 256, "%s (%s)", sym, mod);
+	symbolizer_prepare(s->sym, pid);
+	if (s->unw)
+		unwind_prepare(s->unw, pid);
+	return 0;
+}
+
+static const char *status_name(int st)
+{
+	return st == STACK_COPY_FAILED ? "copy_failed" : unwind_end_name(st);
+}
+
+/* What a stack's end means, for people. */
+static const char *status_text(const struct state *s, int st)
+{
+	static char buf[96];
+
+	switch (st) {
+	case UNWIND_TRUNCATED:
+		snprintf(buf, sizeof(buf), "deeper than the %llu-byte copy",
+			 (unsigned long long)s->o.stack_bytes);
+		return buf;
+	case UNWIND_NO_CFI: return "code without CFI";
+	case UNWIND_ANON: return "code in anonymous memory (JIT)";
+	case UNWIND_UNMAPPED: return "code unmapped before unwinding";
+	case UNWIND_TRAMPOLINE: return "a pending return probe";
+	case UNWIND_DEPTH: return "more frames than shown";
+	case UNWIND_GONE: return "the process exited before unwinding";
+	case UNWIND_BAD: return "CFI that led nowhere";
+	case STACK_COPY_FAILED: return "the stack could not be read";
 	}
-	return n;
+	return "complete";
 }
 
-static uint32_t fold_hash(const char *key)
+/* The stack of an event as lines, outermost last; count of lines.  Sets
+ * *status to how the stack ended. */
+static int read_stack(struct state *s, const struct slow_event *e,
+		      const uint8_t *tail, char (*lines)[LINE_LEN],
+		      int *status)
 {
-	uint32_t h = 2166136261u;
+	struct unwind_frame frames[MAX_FRAMES];
+	enum unwind_end end = UNWIND_OK;
+	const uint64_t *ips = (const void *)tail;
+	int n = 0, i, nl = 0;
 
-	while (*key)
-		h = (h ^ (unsigned char)*key++) * 16777619u;
-	return h;
-}
-
-/* Add us to key's total: one hash probe sequence per event, not a scan. */
-static void fold_add(struct state *s, const char *key, uint64_t us)
-{
-	uint32_t i = fold_hash(key) % FOLD_INDEX;
-	int *slot;
-
-	for (;; i = (i + 1) % FOLD_INDEX) {
-		slot = &s->fold_index[i];
-		if (!*slot)
+	if (e->stack_err < 0) {
+		*status = STACK_COPY_FAILED;
+	} else if (e->stack_mode == SLOW_STACK_FP) {
+		*status = e->nips >= SLOW_MAX_IPS ? UNWIND_DEPTH : UNWIND_OK;
+		for (i = 0; i < (int)e->nips && i < SLOW_MAX_IPS && ips[i]; i++) {
+			frames[n].pc = ips[i];
+			frames[n++].ret_addr = true;	/* at a return */
+			/* the kernel walks on past code it cannot name: say
+			 * where the stack stops making sense */
+			switch (symbolize_where(s->sym, (pid_t)e->pid,
+						ips[i] - 1)) {
+			case SYM_FILE:
+				continue;
+			case SYM_ANON:
+				*status = UNWIND_ANON;
+				break;
+			case SYM_UNMAPPED:
+				*status = UNWIND_UNMAPPED;
+				break;
+			}
 			break;
-		if (strcmp(s->folds[*slot - 1].key, key) == 0) {
-			s->folds[*slot - 1].us += us;
-			return;
 		}
+	} else if (e->stack_mode == SLOW_STACK_DWARF) {
+		n = unwind_stack(s->unw, (pid_t)e->pid, (pid_t)e->tid,
+				 (const uint64_t *)e->regs,
+				 tail, e->stack_len, UNWIND_AT_RETURN, frames,
+				 MAX_FRAMES, &end);
+		*status = n < 0 ? UNWIND_BAD : (int)end;
+		if (n < 0)
+			n = 0;
 	}
-	if (s->nfolds == FOLD_SLOTS) {
-		s->fold_dropped++;
-		return;
-	}
-	s->folds[s->nfolds].key = strdup(key);
-	if (!s->folds[s->nfolds].key)
-		return;
-	s->folds[s->nfolds].us = us;
-	*slot = ++s->nfolds;
+	for (i = 0; i < n && nl < MAX_LINES; i++)
+		nl += symbolize_frame(s->sym, (pid_t)e->pid, frames[i].pc,
+				      frames[i].ret_addr, lines[nl],
+				      MAX_LINES - nl, LINE_LEN);
+	s->status[*status]++;
+	s->frames_total += (uint64_t)n;
+	return nl;
 }
 
+/* Add the event's latency to its stack: thread name, how the stack ended
+ * when it is not complete, the user frames from the outermost in, the
+ * operation (the frame convention of flame.h). */
 static void fold_event(struct state *s, const struct slow_event *e,
-		       char (*frames)[256], int n)
+		       char (*frames)[LINE_LEN], int n, int status)
 {
-	char key[8192], *p;
-	size_t used;
-	int i;
+	static char names[MAX_LINES + 3][256];
+	const char *stack[MAX_LINES + 3];
+	char comm[sizeof(e->comm) + 1], sym[LINE_LEN], label[32];
+	const char *mod;
+	char *open;
+	int i, k = 0;
 
-	used = (size_t)snprintf(key, sizeof(key), "%.16s", e->comm);
-	for (i = n - 1; i >= 0 && used < sizeof(key); i--) {
-		p = strstr(frames[i], " (");
-		used += (size_t)snprintf(key + used, sizeof(key) - used, ";%.*s",
-					 p ? (int)(p - frames[i]) : 255,
-					 frames[i]);
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(e->comm), e->comm);
+	flame_frame_label(names[k++], sizeof(names[0]), comm);
+	if (status != UNWIND_OK) {	/* the root of an incomplete stack */
+		snprintf(label, sizeof(label), "[%s]", status_name(status));
+		flame_frame_label(names[k++], sizeof(names[0]), label);
 	}
-	if (used < sizeof(key))
-		snprintf(key + used, sizeof(key) - used, ";%s",
-			 catalog_ops[e->op].name);
-	for (p = key; *p; p++)
-		if (*p == ' ' && strchr(p, ';'))
-			*p = '_';
-	fold_add(s, key, e->lat_ns / 1000);
+	for (i = n - 1; i >= 0; i--) {
+		/* "function+0x1f (module)": the module is in the last () */
+		snprintf(sym, sizeof(sym), "%s", frames[i]);
+		open = strrchr(sym, '(');
+		mod = NULL;
+		if (open && open > sym && open[-1] == ' ') {
+			open[-1] = '\0';
+			mod = open + 1;
+			open[strcspn(open, ")")] = '\0';
+		}
+		flame_frame_user(names[k++], sizeof(names[0]), sym, mod);
+	}
+	flame_frame_label(names[k++], sizeof(names[0]), catalog_ops[e->op].name);
+	for (i = 0; i < k; i++)
+		stack[i] = names[i];
+	if (flame_add(s->flame, stack, (size_t)k, e->lat_ns / 1000) != 0)
+		s->fold_dropped++;
 }
 
 static void print_event_table(struct state *s, const struct slow_event *e,
-			       char (*frames)[256], int n)
+			       char (*frames)[LINE_LEN], int n, int status)
 {
 	char ts[16], cf[12], kl[24], by[24];
 	time_t secs;
@@ -333,10 +482,13 @@ static void print_event_table(struct state *s, const struct slow_event *e,
 	       (double)e->lat_ns / 1e6, cf, kl, by, e->err ? "yes" : "-");
 	for (i = 0; i < n; i++)
 		printf("        %s\n", frames[i]);
+	if (s->o.ustack && status != UNWIND_OK)
+		printf("        [%s: %s]\n", status_name(status),
+		       status_text(s, status));
 }
 
 static void print_event_json(struct state *s, const struct slow_event *e,
-			     char (*frames)[256], int n)
+			     char (*frames)[LINE_LEN], int n, int status)
 {
 	int64_t wall = (int64_t)e->ts_ns + s->wall_offset_ns;
 	int i;
@@ -363,19 +515,19 @@ static void print_event_json(struct state *s, const struct slow_event *e,
 				putchar(',');
 			json_string(stdout, frames[i]);
 		}
-		putchar(']');
+		printf("],\"stack_end\":\"%s\"", status_name(status));
 	}
 	printf("}\n");
 }
 
 static int on_event(const void *data, size_t len, void *arg)
 {
-	static char frames[64][256];
+	static char frames[MAX_LINES][LINE_LEN];
 	struct state *s = arg;
 	struct slow_event e;
-	int n = 0;
+	int n = 0, status = UNWIND_OK;
 
-	if (len < sizeof(e))
+	if (len < s->record_len)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	if (e.op >= OP_COUNT)
@@ -383,14 +535,20 @@ static int on_event(const void *data, size_t len, void *arg)
 	s->received++;
 	if (!(s->ss.mask & (1u << e.op)))
 		return 0;
-	if (s->o.ustack || s->o.folded)
-		n = read_stack(s, &e, frames, 64);
+	if (s->stack != SLOW_STACK_NONE) {
+		if (e.stack_len > s->o.stack_bytes)
+			e.stack_len = (uint32_t)s->o.stack_bytes;
+		n = read_stack(s, &e, (const uint8_t *)data + sizeof(e),
+			       frames, &status);
+	}
+	if (s->flame)
+		fold_event(s, &e, frames, n, status);
 	if (s->o.folded)
-		fold_event(s, &e, frames, n);
-	else if (s->o.json)
-		print_event_json(s, &e, frames, n);
+		return 0;
+	if (s->o.json)
+		print_event_json(s, &e, frames, n, status);
 	else
-		print_event_table(s, &e, frames, n);
+		print_event_table(s, &e, frames, s->o.ustack ? n : 0, status);
 	return 0;
 }
 
@@ -426,27 +584,103 @@ static void print_header(const struct state *s)
 	       "COMM", "OP", "LAT(ms)", "CF", "KLEN", "BYTES", "ERR");
 }
 
-static void summary(struct state *s, const char *reason)
+static const char *stack_method(const struct state *s)
+{
+	return s->stack == SLOW_STACK_DWARF ? "dwarf" : "fp";
+}
+
+/* "stacks (dwarf): 98 complete, 2 truncated (deeper than ...)" */
+static void stack_summary(const struct state *s)
+{
+	char line[1024];
+	size_t used;
+	int i;
+
+	used = (size_t)snprintf(line, sizeof(line), "stacks (%s): %llu complete",
+				stack_method(s),
+				(unsigned long long)s->status[UNWIND_OK]);
+	for (i = 1; i < NSTATUS && used < sizeof(line); i++)
+		if (s->status[i])
+			used += (size_t)snprintf(line + used, sizeof(line) - used,
+						 ", %llu %s (%s)",
+						 (unsigned long long)s->status[i],
+						 status_name(i),
+						 status_text(s, i));
+	msg("%s", line);
+	if (s->status[UNWIND_TRUNCATED])
+		msg("%llu stacks were deeper than the %llu bytes copied; raise "
+		    "--stack-size", (unsigned long long)s->status[UNWIND_TRUNCATED],
+		    (unsigned long long)s->o.stack_bytes);
+}
+
+/* --flame: the page, at exit; 0 or 1 after saying why not. */
+static int write_flame(struct state *s, uint64_t lost, const char *reason)
+{
+	char title[PATH_MAX + 96], note[160], when[32];
+	struct flame_page page = { title, "us of latency", note };
+	time_t now = time(NULL);
+	struct tm tm;
+	int err;
+
+	if (s->ss.run.t.pid)
+		snprintf(title, sizeof(title), "Slow RocksDB operations of PID "
+			 "%d (%s)", s->ss.run.t.pid, s->ss.run.t.exe_shown);
+	else
+		snprintf(title, sizeof(title), "Slow RocksDB operations of "
+			 "every process using %s", s->ss.run.t.exe_shown);
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(note, sizeof(note), "ckb-slowops, operations of %llu us or "
+		 "more: %llu events, %llu lost; ended %s (%s)",
+		 (unsigned long long)(s->o.threshold_ns / 1000),
+		 (unsigned long long)s->received, (unsigned long long)lost,
+		 when, reason);
+	err = flame_write_html(s->flame, s->flame_out, &page);
+	if (fclose(s->flame_out) != 0 && !err)
+		err = -errno;
+	s->flame_out = NULL;
+	if (err) {
+		msg("writing %s: %s", s->o.flame_path, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static int summary(struct state *s, const char *reason)
 {
 	uint64_t sent = counter(s, CNT_SENT), lost = counter(s, CNT_LOST);
 	uint64_t under = counter(s, CNT_UNDER);
-	int i;
+	int i, rc = 0;
 
 	check_lost(s);
-	for (i = 0; s->o.folded && i < s->nfolds; i++)
-		printf("%s %llu\n", s->folds[i].key,
-		       (unsigned long long)s->folds[i].us);
-	if (s->o.json)
+	if (s->o.folded && flame_write_folded(s->flame, stdout) != 0)
+		rc = 1;
+	if (s->o.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"events\":%llu,"
 		       "\"lost\":%llu,\"under_threshold\":%llu,"
-		       "\"threshold_ns\":%llu}\n", reason,
+		       "\"threshold_ns\":%llu", reason,
 		       (unsigned long long)s->received,
 		       (unsigned long long)lost, (unsigned long long)under,
 		       (unsigned long long)s->o.threshold_ns);
+		if (s->stack != SLOW_STACK_NONE) {
+			printf(",\"stack_method\":\"%s\",\"stack_bytes\":%llu,"
+			       "\"stacks\":{", stack_method(s),
+			       s->stack == SLOW_STACK_DWARF ?
+			       (unsigned long long)s->o.stack_bytes : 0ull);
+			for (i = 0; i < NSTATUS; i++)
+				printf("%s\"%s\":%llu", i ? "," : "",
+				       status_name(i),
+				       (unsigned long long)s->status[i]);
+			printf("}");
+		}
+		printf("}\n");
+	}
 	fflush(stdout);
 	msg("%llu events, %llu lost; %llu operations under the threshold",
 	    (unsigned long long)s->received, (unsigned long long)lost,
 	    (unsigned long long)under);
+	if (s->stack != SLOW_STACK_NONE)
+		stack_summary(s);
 	if (sent != s->received)
 		msg("%llu events were sent but %llu received",
 		    (unsigned long long)sent, (unsigned long long)s->received);
@@ -454,8 +688,11 @@ static void summary(struct state *s, const char *reason)
 		vmsg("the perf buffers reported %llu lost records",
 		     (unsigned long long)s->perf_lost);
 	if (s->fold_dropped)
-		msg("%llu stacks beyond %d distinct ones were not folded",
-		    (unsigned long long)s->fold_dropped, FOLD_SLOTS);
+		msg("%llu stacks were not folded: out of memory",
+		    (unsigned long long)s->fold_dropped);
+	if (s->flame_out && write_flame(s, lost, reason) != 0)
+		rc = 1;
+	return rc;
 }
 
 static int open_reader(struct state *s)
@@ -473,19 +710,20 @@ static int open_reader(struct state *s)
 }
 
 /* Events are read in batches: after a wake-up that brought little (under
- * an eighth of the buffer) the loop sleeps BATCH_NS before reading again,
+ * an eighth of the buffer) the loop sleeps up to BATCH_NS before reading
+ * again,
  * so a steady stream costs ~100 wake-ups a second rather than one per
  * event; when a wake-up brings more, it reads again at once, so a fast
  * stream does not fill the buffer while the loop sleeps.  Liveness, loss
  * and output flushing are checked every CHECK_NS. */
 #define BATCH_NS 10000000ull
 #define CHECK_NS 200000000ull
-#define EVENT_BYTES 96		/* a ring record or perf sample, headers included */
 
 static int run(struct state *s)
 {
-	uint64_t begin = mono_ns(), checked = 0, now;
-	struct timespec batch = { 0, BATCH_NS };
+	uint64_t begin = mono_ns(), checked = 0, now, last = begin, bytes, nap;
+	uint64_t cap = s->o.pages * (uint64_t)getpagesize();
+	struct timespec batch = { 0, 0 };
 	const char *reason = "signal";
 	int rc = 0, n;
 
@@ -515,13 +753,26 @@ static int run(struct state *s)
 			reason = "duration";
 			break;
 		}
-		if (n > 0 && (uint64_t)n * EVENT_BYTES <
-				     s->o.pages * (uint64_t)getpagesize() / 8)
-			nanosleep(&batch, NULL);
+		/* sleep no longer than the stream, at the rate it came since
+		 * the last read, takes to fill a quarter of the buffer (big
+		 * DWARF records fill it in milliseconds) */
+		bytes = n > 0 ? (uint64_t)n * (s->record_len + 16) : 0;
+		if (bytes && bytes < cap / 8) {
+			nap = (double)(now - last) * (double)(cap / 4) /
+			      (double)bytes < BATCH_NS ?
+			      (uint64_t)((double)(now - last) *
+					 (double)(cap / 4) / (double)bytes) :
+			      BATCH_NS;
+			batch.tv_nsec = (long)nap;
+			if (nap >= 100000)
+				nanosleep(&batch, NULL);
+		}
+		last = now;
 	}
 	run_detach(&s->ss.run);
 	events_drain(s->rd);
-	summary(s, reason);
+	if (summary(s, reason) != 0)
+		rc = 1;
 	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
 		msg("process %d exited; stopping", s->ss.run.t.pid);
 	return rc;
@@ -540,35 +791,82 @@ static void set_wall_offset(struct state *s)
 int main(int argc, char **argv)
 {
 	static struct state s;
-	char buf[5][48];
-	const char *cflags[5];
-	int rc = 1, ncflags, nmaps;
+	char buf[NCFLAGS][48];
+	const char *cflags[NCFLAGS];
+	int rc = 1, ncflags;
+	bool ran = false;
 
 	prog_name = "ckb-slowops";
 	parse_opts(&s.o, &s.ss, argc, argv);
 	if (s.o.ebpf) {
-		print_ebpf(&s.o);
+		s.stack = !stacks_wanted(&s.o) ? SLOW_STACK_NONE :
+			  s.o.stack_mode == MODE_DWARF ? SLOW_STACK_DWARF :
+							 SLOW_STACK_FP;
+		if (s.stack == SLOW_STACK_DWARF && !s.o.pages_given)
+			s.o.pages = DWARF_PAGES;
+		print_ebpf(&s);
 		return 0;
 	}
 	if (cli_privileged() != 0)
 		return 1;
 	cli_signals(on_signal, true);
+	s.ncpus = cpus_possible();
+	if (s.ncpus <= 0 || s.ncpus > 1024) {
+		msg("cannot read the number of possible CPUs");
+		return 1;
+	}
 	set_wall_offset(&s);
-	ncflags = build_cflags(&s.o, buf, cflags);
-	nmaps = s.o.ustack || s.o.folded ? NMAPS : NMAPS - 1;
-	if (rocksdb_open(&s.ss) == 0 &&
-	    rocksdb_load(&s.ss, slowops_bpf_text, cflags, ncflags) == 0 &&
-	    run_maps(&s.ss.run, map_names, nmaps, s.map_fds) == 0 &&
-	    (!(s.o.ustack || s.o.folded) || (s.sym = symbolizer_new())) &&
-	    open_reader(&s) == 0 && run_attach(&s.ss.run) == 0) {
+	if (s.o.folded || s.o.flame_path) {
+		s.flame = flame_new();
+		if (!s.flame) {
+			msg("out of memory");
+			return 1;
+		}
+	}
+	/* the page's file is made now, so that a bad path fails at once */
+	if (s.o.flame_path && !(s.flame_out = fopen(s.o.flame_path, "we"))) {
+		msg("cannot write %s: %s; try another --flame path",
+		    s.o.flame_path, strerror(errno));
+		flame_free(s.flame);
+		return 1;
+	}
+	if (rocksdb_open(&s.ss) != 0)
+		goto out;
+	choose_stack(&s);
+	if (s.stack == SLOW_STACK_DWARF && !s.o.pages_given)
+		s.o.pages = DWARF_PAGES;
+	s.record_len = sizeof(struct slow_event) +
+		       (s.stack == SLOW_STACK_FP ? SLOW_MAX_IPS * 8 :
+			s.stack == SLOW_STACK_DWARF ? s.o.stack_bytes : 8);
+	if (s.o.pages * (uint64_t)getpagesize() < 4 * (s.record_len + 64)) {
+		msg("--buffer-pages %llu cannot hold 4 events of %zu bytes; "
+		    "raise it or lower --stack-size",
+		    (unsigned long long)s.o.pages, s.record_len);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	ncflags = build_cflags(&s, buf, cflags);
+	if (rocksdb_load(&s.ss, slowops_bpf_text, cflags, ncflags) == 0 &&
+	    run_maps(&s.ss.run, map_names, NMAPS, s.map_fds) == 0 &&
+	    (s.stack == SLOW_STACK_NONE || (s.sym = symbolizer_new())) &&
+	    (s.stack != SLOW_STACK_DWARF || (s.unw = unwinder_new(0))) &&
+	    open_reader(&s) == 0 && prepare_stacks(&s) == 0 &&
+	    run_attach(&s.ss.run) == 0) {
 		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
 		rc = run(&s);
+		ran = true;
 	}
+out:
 	rocksdb_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
-	for (int i = 0; i < s.nfolds; i++)
-		free(s.folds[i].key);
+	unwinder_free(s.unw);
+	if (s.flame_out) {
+		fclose(s.flame_out);
+		if (!ran)
+			unlink(s.o.flame_path);
+	}
+	flame_free(s.flame);
 	return rc;
 }
