@@ -17,6 +17,9 @@ PKGS="$PKGS binutils libunwind-dev"
 # NodeSource's does) is kept: Debian's npm would conflict with it.
 PKGS="$PKGS chromium"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# ckb-peers: network namespaces and packet drops in its suite, iperf3 in
+# make bench
+PKGS="$PKGS iproute2 nftables iperf3"
 # make fuzz: clang-14 with its libFuzzer, ASan and UBSan runtimes
 # (-fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev).
 # ./configure --enable-sanitizers with gcc needs libasan8 and libubsan1,

@@ -1,8 +1,20 @@
+#include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "ticker.h"
 #include "util.h"
+
+void ticker_init(struct ticker *tk, const struct cli_report *r,
+		 int (*report)(void *arg, double secs), void *arg)
+{
+	memset(tk, 0, sizeof(*tk));
+	tk->interval = r->interval;
+	tk->duration = r->duration;
+	tk->count = r->count;
+	tk->report = report;
+	tk->arg = arg;
+}
 
 const char *ticker_run(struct ticker *tk, const struct target *t,
 		       volatile sig_atomic_t *stop)
@@ -38,4 +50,20 @@ int ticker_last(struct ticker *tk)
 		return 0;
 	tk->last_ns = now;
 	return tk->report(tk->arg, (double)(now - last) / 1e9);
+}
+
+int ticker_end(struct ticker *tk, struct run *r, const char *reason,
+	       void (*summary)(void *arg, const char *reason), void *arg)
+{
+	bool gone = strcmp(reason, "target exited") == 0;
+
+	if (strcmp(reason, "output") == 0)
+		return 0;
+	run_detach(r);
+	if (tk && strcmp(reason, "count") != 0 && ticker_last(tk) != 0)
+		return 0;
+	summary(arg, reason);
+	if (gone)
+		msg("process %d exited; stopping", r->t.pid);
+	return gone;
 }

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "cli.h"
+#include "run.h"
 #include "target.h"
 
 struct ticker {
@@ -20,6 +22,10 @@ struct ticker {
 	uint64_t begin_ns, last_ns, reports;
 };
 
+/* A ticker for the -i/-d/count options of r. */
+void ticker_init(struct ticker *tk, const struct cli_report *r,
+		 int (*report)(void *arg, double secs), void *arg);
+
 /* Run until something ends it; the reason: "signal", "count",
  * "duration", "target exited" or "output" (a report failed). */
 const char *ticker_run(struct ticker *tk, const struct target *t,
@@ -29,5 +35,13 @@ const char *ticker_run(struct ticker *tk, const struct target *t,
  * exit: report the last, shorter interval if it is over 1 ms.  0, or
  * what report returned. */
 int ticker_last(struct ticker *tk);
+
+/* The end of a run's reporting, for reason (from ticker_run, or the
+ * tool's own loop with tk NULL): detach r, so nothing more comes in;
+ * report the last interval (not after "count" or "output"); call
+ * summary(arg, reason) (not after "output"); say when the target exited.
+ * The exit status: 1 when the target exited, else 0. */
+int ticker_end(struct ticker *tk, struct run *r, const char *reason,
+	       void (*summary)(void *arg, const char *reason), void *arg);
 
 #endif

@@ -250,8 +250,9 @@ static int count_inflight(const void *key, const void *value, void *arg)
 	return 0;
 }
 
-static void summary(struct state *s, const char *reason)
+static void summary(void *arg, const char *reason)
 {
+	struct state *s = arg;
 	uint64_t keys = 0, slots = 0, unsettled = 0, unmatched = 0, full = 0;
 	uint64_t inflight = 0, empty = 0;
 	uint32_t u = DISK_UNMATCHED, f = DISK_TRACK_FULL, e = DISK_EMPTY;
@@ -354,21 +355,12 @@ static int setup(struct state *s)
 
 static int run_loop(struct state *s)
 {
-	struct ticker tk = { .interval = s->o.r.interval,
-			     .duration = s->o.r.duration, .count = s->o.r.count,
-			     .report = report, .arg = s };
-	const char *reason = ticker_run(&tk, &s->run.t, &stop_signal);
-	bool gone = strcmp(reason, "target exited") == 0;
+	struct ticker tk;
 
-	if (strcmp(reason, "output") == 0)
-		return 0;
-	run_detach(&s->run);
-	if (strcmp(reason, "count") != 0 && ticker_last(&tk) != 0)
-		return 0;
-	summary(s, reason);
-	if (gone)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return gone;
+	ticker_init(&tk, &s->o.r, report, s);
+	return ticker_end(&tk, &s->run, ticker_run(&tk, &s->run.t,
+						   &stop_signal),
+			  summary, s);
 }
 
 int main(int argc, char **argv)

@@ -394,8 +394,9 @@ static void on_key(const void *key, const struct agg_stats *st,
 		s->oom = true;
 }
 
-static int report(struct state *s, double secs)
+static int report(void *arg, double secs)
 {
+	struct state *s = arg;
 	int err = agg_collect(s->agg, on_key, s);
 
 	if (!err && s->oom)
@@ -410,8 +411,9 @@ static int report(struct state *s, double secs)
 	return ferror(stdout) ? -EPIPE : 0;
 }
 
-static void summary(struct state *s, const char *reason)
+static void summary(void *arg, const char *reason)
 {
+	struct state *s = arg;
 	uint64_t keys = 0, slots = 0, unsettled = 0, start = 0;
 	uint32_t z = IO_DROP_START_FULL;
 	bool first = true;
@@ -471,29 +473,14 @@ static void announce(const struct state *s)
 	fflush(stdout);
 }
 
-static int report_cb(void *arg, double secs)
-{
-	return report(arg, secs);
-}
-
 static int run_loop(struct state *s)
 {
-	struct ticker tk = { .interval = s->o.r.interval,
-			     .duration = s->o.r.duration, .count = s->o.r.count,
-			     .report = report_cb, .arg = s };
-	const char *reason = ticker_run(&tk, &s->run.t, &stop_signal);
-	bool gone = strcmp(reason, "target exited") == 0;
+	struct ticker tk;
 
-	if (strcmp(reason, "output") == 0)
-		return 0;
-	/* nothing more comes in: the last interval is complete */
-	run_detach(&s->run);
-	if (strcmp(reason, "count") != 0 && ticker_last(&tk) != 0)
-		return 0;
-	summary(s, reason);
-	if (gone)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return gone;
+	ticker_init(&tk, &s->o.r, report, s);
+	return ticker_end(&tk, &s->run, ticker_run(&tk, &s->run.t,
+						   &stop_signal),
+			  summary, s);
 }
 
 static int setup(struct state *s)
