@@ -20,6 +20,9 @@ command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # ckb-peers: network namespaces and packet drops in its suite, iperf3 in
 # make bench
 PKGS="$PKGS iproute2 nftables iperf3"
+# the fault matrix (tests/faults.bats): what is still loaded after a run;
+# strace for the cache's write protocol (tests/cache.bats)
+PKGS="$PKGS bpftool strace"
 # make fuzz: clang-14 with its libFuzzer, ASan and UBSan runtimes
 # (-fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev).
 # ./configure --enable-sanitizers with gcc needs libasan8 and libubsan1,

@@ -239,7 +239,11 @@ static void entry_name(const struct bpf_build *b, char *name, size_t len)
 		 (unsigned long long)h[1]);
 }
 
-static int read_entry(int fd, void **buf, size_t *len)
+/* Read the entry open on fd into *buf: 0, -EPERM with why set when it
+ * is not a regular file of ours that only we can write, -EBADMSG when
+ * it is too short or too long, or -errno. */
+static int read_entry(int fd, void **buf, size_t *len, char *why,
+		      size_t whylen)
 {
 	struct stat st;
 	ssize_t n;
@@ -247,8 +251,15 @@ static int read_entry(int fd, void **buf, size_t *len)
 
 	if (fstat(fd, &st) != 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022))
+	if (!S_ISREG(st.st_mode))
+		snprintf(why, whylen, "it is not a regular file");
+	else if (st.st_uid != geteuid())
+		snprintf(why, whylen, "it belongs to uid %u, not to uid %u",
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & 022)
+		snprintf(why, whylen, "others can write it (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+	if (why[0])
 		return -EPERM;
 	if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_ENTRY)
 		return -EBADMSG;
@@ -273,7 +284,7 @@ static int read_entry(int fd, void **buf, size_t *len)
 
 int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 {
-	char name[64];
+	char name[64], why[96] = "";
 	void *buf = NULL;
 	size_t len = 0;
 	int dfd, fd, err;
@@ -283,17 +294,18 @@ int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 	entry_name(b, name, sizeof(name));
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 			      O_NONBLOCK);
-	err = fd < 0 ? -errno : read_entry(fd, &buf, &len);
+	err = fd < 0 ? -errno : read_entry(fd, &buf, &len, why, sizeof(why));
 	if (fd >= 0)
 		close(fd);
 	close(dfd);
 	if (!err)
 		err = image_decode(buf, len, img);
 	free(buf);
+	if (err == -ELOOP)
+		snprintf(why, sizeof(why), "it is a symbolic link");
 	if (err == -ELOOP || err == -EPERM)
-		msg("not using BPF cache entry %s/%s: not a regular file of "
-		    "uid %u that only it can write; compiling instead",
-		    cache_dir(), name, (unsigned)geteuid());
+		msg("not using BPF cache entry %s/%s: %s; compiling instead",
+		    cache_dir(), name, why);
 	else if (err == -EBADMSG)
 		msg("BPF cache entry %s/%s is damaged (truncated or "
 		    "altered); compiling again", cache_dir(), name);

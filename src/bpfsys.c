@@ -375,6 +375,7 @@ static int load_prog(const struct bpf_image *img, const struct image_prog *p,
 			snprintf(err, errlen, "loading BPF program %s: %s%s",
 				 p->name, strerror(-fd),
 				 fd == -EPERM ? "; run as root" :
+				 fd == -EMFILE ? "; raise ulimit -n" :
 				 fd == -EACCES || fd == -EINVAL ?
 				 " (the verifier refused it; -v shows why)" :
 				 "");
@@ -397,7 +398,8 @@ int image_load(const struct bpf_image *img, struct bpf_obj *obj, char *err,
 			snprintf(err, errlen, "creating BPF map %s: %s%s",
 				 img->maps[i].name, strerror(-fd),
 				 fd == -EPERM ? "; run as root, or raise "
-				 "ulimit -l" : "");
+				 "ulimit -l" : fd == -EMFILE ? "; raise ulimit "
+				 "-n" : "");
 			goto fail;
 		}
 		snprintf(obj->map_names[i], IMAGE_NAME_LEN, "%s",
@@ -615,8 +617,13 @@ int tracepoint_id(const char *category, const char *name)
 	char path[512], buf[32];
 	ssize_t n;
 
-	if (!dir)
+	if (!dir) {
+		/* mounted, but only for root (mode 0700 by default)? */
+		if (access("/sys/kernel/tracing/events", X_OK) != 0 &&
+		    errno == EACCES)
+			return -EACCES;
 		return -ENODEV;
+	}
 	snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, category,
 		 name);
 	n = read_small_file(path, buf, sizeof(buf));

@@ -137,8 +137,8 @@ int uprobe_open(int prog_fd, const char *path, uint64_t offset, pid_t pid,
 const char *tracefs_dir(void);
 
 /* The id of tracepoint category:name from tracefs: id, -ENODEV when
- * tracefs is not mounted, -ENOENT when the kernel has no such
- * tracepoint, or -errno. */
+ * tracefs is not mounted, -EACCES when it is but this user may not read
+ * it, -ENOENT when the kernel has no such tracepoint, or -errno. */
 int tracepoint_id(const char *category, const char *name);
 
 /* Run prog_fd (a BPF_PROG_TYPE_TRACEPOINT program) on tracepoint id.

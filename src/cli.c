@@ -1,10 +1,12 @@
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util.h"
@@ -100,14 +102,72 @@ void cli_signals(void (*handler)(int), bool restart)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A pipe whose reader has gone polls as an error before anything is
+ * written to it. */
+static bool out_closed(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 const char *run_over(const struct target *t, uint64_t begin_ns,
 		     double duration)
 {
-	if (!target_alive(t))
+	switch (target_state(t)) {
+	case TARGET_EXITED:
 		return "target exited";
+	case TARGET_EXECED:
+		return "target exec";
+	case TARGET_RUNNING:
+		break;
+	}
+	if (out_closed())
+		return "output closed";
 	if (duration && mono_ns() - begin_ns >= (uint64_t)(duration * 1e9))
 		return "duration";
 	return NULL;
+}
+
+static int out_err;
+
+int out_flush(void)
+{
+	errno = 0;
+	if (!out_err && (fflush(stdout) != 0 || ferror(stdout)))
+		out_err = errno ? -errno : -EIO;
+	return out_err;
+}
+
+int run_end(const struct target *t, const char *reason)
+{
+	char exe[PATH_MAX], link[64];
+	ssize_t n;
+	int err = out_flush();
+
+	if (err == -EPIPE || (reason && strcmp(reason, "output closed") == 0))
+		return 0;
+	if (err) {
+		msg("cannot write the output: %s; %s", strerror(-err),
+		    err == -ENOSPC || err == -EDQUOT ? "free some space or "
+		    "write it elsewhere" : "check where standard output goes");
+		return 1;
+	}
+	if (!reason)
+		return 0;
+	if (strcmp(reason, "target exited") == 0) {
+		msg("process %d exited; stopping", t->pid);
+		return 1;
+	}
+	if (strcmp(reason, "target exec") == 0) {
+		snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
+		n = readlink(link, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		msg("process %d now runs %s (it called exec); stopping",
+		    t->pid, n > 0 ? exe : "another program");
+		return 1;
+	}
+	return 0;
 }
 
 int cli_privileged(void)

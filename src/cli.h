@@ -61,10 +61,23 @@ void cli_report_args(struct cli_report *r, int argc, char **argv);
 void cli_signals(void (*handler)(int), bool restart);
 
 /* Why a tracing loop started at begin_ns should end now: "target
- * exited" (the traced process is gone), "duration" (duration seconds, 0
- * for none, have passed), or NULL to go on. */
+ * exited" (the traced process is gone), "target exec" (it exec()ed
+ * another program), "output closed" (stdout is a pipe nobody reads any
+ * more), "duration" (duration seconds, 0 for none, have passed), or NULL
+ * to go on. */
 const char *run_over(const struct target *t, uint64_t begin_ns,
 		     double duration);
+
+/* fflush(stdout): 0, or -errno of the first write that failed (kept:
+ * every later call returns it too). */
+int out_flush(void);
+
+/* The end of a tracing run stopped for reason (run_over's, "signal",
+ * "count", ...): flushes stdout, prints the one line an output error or
+ * the target's end calls for, and returns the exit status: 1 when the
+ * output could not be written or the target exited or exec()ed, 0
+ * otherwise (a closed pipe included, as `| head` expects). */
+int run_end(const struct target *t, const char *reason);
 
 /* 0 when this process may load BPF programs; else says so and -EPERM. */
 int cli_privileged(void);

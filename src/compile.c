@@ -134,7 +134,8 @@ static int bcc_image(const struct bcc_api *a, const struct bpf_build *b,
 	return 0;
 }
 
-static void child_main(int outfd, int errfd, const struct bpf_build *b)
+static void child_main(int outfd, int errfd, const struct bpf_build *b,
+		       pid_t parent)
 {
 	static struct bpf_image img;
 	struct bcc_api api = { 0 };
@@ -145,6 +146,8 @@ static void child_main(int outfd, int errfd, const struct bpf_build *b)
 	/* die with the tool; a Ctrl-C to the process group is the tool's
 	 * to handle, after the compile */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)	/* the tool died before that */
+		_exit(1);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -178,6 +181,27 @@ static void show_output(int errfd, bool failed)
 	while ((n = read(errfd, buf, sizeof(buf))) > 0)
 		if (verbose)
 			fwrite(buf, 1, (size_t)n, stderr);
+}
+
+/* Did the compiler say it ran out of file descriptors?  (BCC creates
+ * the maps while compiling, one descriptor each.) */
+static bool out_of_fds(int errfd)
+{
+	const char *needle = strerror(EMFILE);
+	size_t keep = strlen(needle);
+	char buf[8192];
+	off_t at = 0;
+	ssize_t n;
+
+	while ((n = pread(errfd, buf, sizeof(buf) - 1, at)) > 0) {
+		buf[n] = '\0';
+		if (strstr(buf, needle))
+			return true;
+		if ((size_t)n <= keep)
+			break;
+		at += n - (ssize_t)keep;	/* a match across two reads */
+	}
+	return false;
 }
 
 /* The child's reply and image, from the memfd it wrote. */
@@ -217,7 +241,7 @@ int bpf_compile(const struct bpf_build *b, struct bpf_image *img, char *err,
 		size_t errlen)
 {
 	int outfd, errfd, status, rc;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	rc = kernel_headers_check(err, errlen);
 	if (rc)
@@ -233,7 +257,7 @@ int bpf_compile(const struct bpf_build *b, struct bpf_image *img, char *err,
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-		child_main(outfd, errfd, b);
+		child_main(outfd, errfd, b, self);
 	if (pid < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot start the compiler: %s",
@@ -243,6 +267,9 @@ int bpf_compile(const struct bpf_build *b, struct bpf_image *img, char *err,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	rc = read_reply(outfd, img, err, errlen);
+	if (rc == -EINVAL && out_of_fds(errfd))
+		snprintf(err, errlen, "BPF compile failed: %s; raise ulimit -n",
+			 strerror(EMFILE));
 	show_output(errfd, rc != 0);
 out:
 	if (outfd >= 0)

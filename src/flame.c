@@ -458,6 +458,18 @@ static uint32_t walk_next(const struct flame *f, uint32_t id)
 	return id ? f->nodes[id].next : 0;
 }
 
+/* 0, or -errno of the write to out that failed: the last one stdio
+ * made, which set errno (-EIO when none did). */
+static int out_errno(FILE *out)
+{
+	if (!ferror(out)) {
+		errno = 0;
+		if (fflush(out) == 0)
+			return 0;
+	}
+	return errno ? -errno : -EIO;
+}
+
 int flame_write_folded(const struct flame *f, FILE *out)
 {
 	uint32_t id, up, *path = NULL, *p;
@@ -483,7 +495,7 @@ int flame_write_folded(const struct flame *f, FILE *out)
 		fprintf(out, " %llu\n", (unsigned long long)f->nodes[id].self);
 	}
 	free(path);
-	return ferror(out) ? -EIO : 0;
+	return out_errno(out);
 }
 
 /* A JSON string that is also safe inside an HTML <script> element. */
@@ -616,5 +628,5 @@ int flame_write_html(const struct flame *f, FILE *out,
 		t = end + 2;
 	}
 	fputs(t, out);
-	return ferror(out) ? -EIO : 0;
+	return out_errno(out);
 }

@@ -50,6 +50,9 @@ int run_find_target(struct run *r, const struct target_opts *o,
 		    TARGET_DEFAULT_COMM);
 	else if (err == -ESRCH)
 		msg("no process with PID %d; check the PID with ps", pid);
+	else if (err == -EACCES)
+		msg("cannot inspect PID %d: %s; run as root, or as the user "
+		    "it runs as", pid, strerror(-err));
 	else if (err)
 		msg("cannot inspect PID %d: %s", pid, strerror(-err));
 	r->has_target = !err;
@@ -153,15 +156,17 @@ static const char *const kind_names[] = {
 
 static int attach_fail(const struct plan_probe *p, int rc)
 {
+	const char *hint = rc == -EMFILE ? "; raise ulimit -n (a descriptor "
+					   "per probe)" : "";
+
 	if (p->kind == PROBE_UPROBE || p->kind == PROBE_URETPROBE)
 		msg("cannot attach %s to %s in %s: %s%s", kind_names[p->kind],
 		    p->what, p->path, strerror(-rc),
 		    rc == -EOPNOTSUPP ? " (USDT semaphores need Linux 4.20+)"
-				      : "");
+				      : hint);
 	else
 		msg("cannot attach %s to %s: %s%s", kind_names[p->kind],
-		    p->what, strerror(-rc),
-		    rc == -EMFILE ? "; raise ulimit -n" : "");
+		    p->what, strerror(-rc), hint);
 	return rc;
 }
 

@@ -55,6 +55,7 @@ static int scan_maps(struct target *t)
 
 int target_from_pid(struct target *t, pid_t pid)
 {
+	struct stat st;
 	char link[64];
 	ssize_t n;
 
@@ -71,6 +72,10 @@ int target_from_pid(struct target *t, pid_t pid)
 		return errno == ENOENT ? -ESRCH : -errno;
 	t->exe_shown[n] = '\0';
 	strcpy(t->exe, link);
+	if (stat(link, &st) == 0) {
+		t->exe_dev = st.st_dev;
+		t->exe_ino = st.st_ino;
+	}
 	return scan_maps(t);
 }
 
@@ -138,14 +143,26 @@ bool target_is_zombie(pid_t pid)
 	return proc_state(pid) == 'Z';
 }
 
-bool target_alive(const struct target *t)
+enum target_state target_state(const struct target *t)
 {
-	char st;
+	char path[64], st;
+	struct stat sb;
 
 	if (!t->pid)
-		return true;
+		return TARGET_RUNNING;
 	st = proc_state(t->pid);
-	return st && st != 'Z' && st != 'X';
+	if (!st || st == 'Z' || st == 'X')
+		return TARGET_EXITED;
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	if ((t->exe_dev || t->exe_ino) && stat(path, &sb) == 0 &&
+	    (sb.st_dev != t->exe_dev || sb.st_ino != t->exe_ino))
+		return TARGET_EXECED;
+	return TARGET_RUNNING;
+}
+
+bool target_alive(const struct target *t)
+{
+	return target_state(t) == TARGET_RUNNING;
 }
 
 int target_default_pid(pid_t *pid, char *detail, size_t len)

@@ -16,6 +16,8 @@ struct target {
 	char exe_shown[PATH_MAX];	/* path as the user knows it */
 	int nlibs;
 	char libs[TARGET_MAX_LIBS][PATH_MAX];	/* mapped librocksdb*.so */
+	dev_t exe_dev;			/* the executable the process ran */
+	ino_t exe_ino;			/* when found (0, 0: unknown) */
 };
 
 /* A running process: its executable through /proc/PID/exe (the running
@@ -47,7 +49,17 @@ int target_find_comm(const char *name, pid_t *pids, int max);
 /* Has process pid exited without being reaped (a zombie: no threads)? */
 bool target_is_zombie(pid_t pid);
 
-/* Is the traced process still there (always true without a PID)? */
+enum target_state {
+	TARGET_RUNNING,		/* the program it ran when found */
+	TARGET_EXITED,		/* gone, or a zombie */
+	TARGET_EXECED,		/* there, but exec()ed another executable */
+};
+
+/* What became of the traced process (always running without a PID). */
+enum target_state target_state(const struct target *t);
+
+/* Is the traced process still there and running the same executable
+ * (always true without a PID)? */
 bool target_alive(const struct target *t);
 
 #endif

@@ -55,15 +55,14 @@ int ticker_last(struct ticker *tk)
 int ticker_end(struct ticker *tk, struct run *r, const char *reason,
 	       void (*summary)(void *arg, const char *reason), void *arg)
 {
-	bool gone = strcmp(reason, "target exited") == 0;
-
+	/* a report failed: the output (said by run_end), or the maps */
 	if (strcmp(reason, "output") == 0)
-		return 0;
+		return out_flush() ? run_end(&r->t, NULL) : 1;
+	if (strcmp(reason, "output closed") == 0)
+		return run_end(&r->t, reason);
 	run_detach(r);
 	if (tk && strcmp(reason, "count") != 0 && ticker_last(tk) != 0)
-		return 0;
+		return out_flush() ? run_end(&r->t, NULL) : 1;
 	summary(arg, reason);
-	if (gone)
-		msg("process %d exited; stopping", r->t.pid);
-	return gone;
+	return run_end(&r->t, reason);
 }

@@ -26,8 +26,9 @@ struct ticker {
 void ticker_init(struct ticker *tk, const struct cli_report *r,
 		 int (*report)(void *arg, double secs), void *arg);
 
-/* Run until something ends it; the reason: "signal", "count",
- * "duration", "target exited" or "output" (a report failed). */
+/* Run until something ends it; the reason: "signal", "count", "output"
+ * (a report failed), or one of run_over()'s ("duration", "target
+ * exited", "target exec", "output closed"). */
 const char *ticker_run(struct ticker *tk, const struct target *t,
 		       volatile sig_atomic_t *stop);
 
@@ -38,9 +39,11 @@ int ticker_last(struct ticker *tk);
 
 /* The end of a run's reporting, for reason (from ticker_run, or the
  * tool's own loop with tk NULL): detach r, so nothing more comes in;
- * report the last interval (not after "count" or "output"); call
- * summary(arg, reason) (not after "output"); say when the target exited.
- * The exit status: 1 when the target exited, else 0. */
+ * report the last interval (not after "count", "output" or "output
+ * closed"); call summary(arg, reason) (not after those two); then
+ * run_end(): the closing line (target exited or exec()ed, output not
+ * written) and the exit status, 1 for those and for a report that
+ * failed, else 0. */
 int ticker_end(struct ticker *tk, struct run *r, const char *reason,
 	       void (*summary)(void *arg, const char *reason), void *arg);
 

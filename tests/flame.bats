@@ -211,6 +211,31 @@ hue_of_kind() {
 	failed_one_line ckb-flame 1 "cannot write $TMP/no/such/dir.html"
 }
 
+# The fault matrix's -o FILE row, for the tool that has one.
+@test "ckb-flame: -o FILE on a read-only or a full file system, or stdout /dev/full: one line, exit 1, no partial page" {
+	need_root
+	mkdir "$TMP/ro" "$TMP/full"
+	# shellcheck disable=SC2016
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs -o ro,size=64k ft-ro "$1" || exit 99
+		exec "$3" -o "$1/page.html" "$4"' sh "$TMP/ro" "$TMP/full" "$CKB_FLAME" "$FIXTURE"
+	failed_one_line ckb-flame 1 "cannot write $TMP/ro/page.html: Read-only file system; pick another -o path"
+	# shellcheck disable=SC2016
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs -o size=64k ft-full "$2" || exit 99
+		dd if=/dev/zero of="$2/fill" bs=4k 2>/dev/null
+		"$3" -o "$2/page.html" "$4"; rc=$?
+		ls -A "$2" >&2
+		exit $rc' sh "$TMP/ro" "$TMP/full" "$CKB_FLAME" "$FIXTURE"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "ckb-flame: writing $TMP/full/page.html: No space left on device; free some space or write elsewhere" ]
+	# what was left on the file system: the filler only
+	[ "${lines[1]}" = fill ] && [ "${#lines[@]}" -eq 2 ]
+	run sh -c '"$0" "$1" > /dev/full' "$CKB_FLAME" "$FIXTURE"
+	failed_one_line ckb-flame 1 "writing <stdout>: No space left on device"
+}
+
 @test "ckb-flame: bad usage exits 2 with one line" {
 	run "$CKB_FLAME" --frobnicate
 	[ "$status" -eq 2 ]

@@ -146,10 +146,11 @@ probe_vaddr() {
 	echo "$output" > "$TMP/l.jsonl"
 	[ "$(jq -s length "$TMP/l.jsonl")" -eq 4 ]
 	jq -e -s 'all(.[]; .type == "probe")' "$TMP/l.jsonl"
-	# node:round: two constants, a register, a rip-relative global
+	# node:round: two constants, a register (the round number, fire_round's
+	# first argument), a rip-relative global
 	jq -e -s '.[] | select(.name == "round") | .args |
 		.[0].kind == "const" and .[0].value == 70016 and .[0].size == -4 and
-		.[1].value == -1 and .[2].kind == "reg" and .[2].reg == "r13" and
+		.[1].value == -1 and .[2].kind == "reg" and .[2].reg == "rdi" and
 		.[3].kind == "unsupported"' "$TMP/l.jsonl"
 	jq -e -s '.[] | select(.name == "outbound_message") | .args[1] |
 		.kind == "mem" and .reg == "rdi" and .offset == 8 and .size == 8' "$TMP/l.jsonl"

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,6 +123,8 @@ struct config {
 	uint64_t write_buffer_kb;
 	uint64_t slow;
 	uint64_t slow_ms;
+	uint64_t threads;
+	const char *exec;
 	const char *db;
 	const char *counts;
 	bool keep;
@@ -890,6 +893,56 @@ static __attribute__((noinline)) void slow_op(struct sim *s, uint64_t i)
 	s->slow_done++;
 }
 
+/* ---- many threads ---- */
+
+static pthread_barrier_t threads_go;
+
+/* One get of a key no block writes, once every thread is up. */
+static void *thread_get(void *arg)
+{
+	struct sim *s = arg;
+	char key[32], *err = NULL;
+	rocksdb_pinnableslice_t *v;
+	int n;
+
+	pthread_barrier_wait(&threads_go);
+	n = snprintf(key, sizeof(key), "thread:%ld", (long)gettid());
+	v = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[CF(0)], key, (size_t)n,
+				  &err);
+	if (err || v)
+		die_rocksdb("rocksdb_get_pinned_cf", err ? err : "key found");
+	return NULL;
+}
+
+/* --threads N: N threads, all started before any of them reads, each
+ * make one rocksdb_get_pinned_cf (of a missing key: no bytes). */
+static void thread_gets(struct sim *s, uint64_t n)
+{
+	pthread_t *t = calloc(n, sizeof(*t));
+	pthread_attr_t attr;
+	uint64_t i;
+
+	if (!t || pthread_barrier_init(&threads_go, NULL, (unsigned)n + 1) ||
+	    pthread_attr_init(&attr) ||
+	    pthread_attr_setstacksize(&attr, 256 << 10)) {
+		fprintf(stderr, PROG ": cannot set up %" PRIu64 " threads\n", n);
+		exit(1);
+	}
+	for (i = 0; i < n; i++)
+		if (pthread_create(&t[i], &attr, thread_get, s) != 0) {
+			fprintf(stderr, PROG ": thread %" PRIu64 ": %s\n", i,
+				strerror(errno));
+			_exit(1);
+		}
+	pthread_barrier_wait(&threads_go);
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	st.calls[API_get_pinned_cf] += n;
+	pthread_attr_destroy(&attr);
+	pthread_barrier_destroy(&threads_go);
+	free(t);
+}
+
 /* ---- the workload ---- */
 
 static bool time_is_up(uint64_t deadline)
@@ -919,6 +972,8 @@ static void run(struct sim *s)
 	}
 	for (uint64_t i = 0; i < c->slow && !s->stop; i++)
 		slow_op(s, i);
+	if (c->threads && !s->stop)
+		thread_gets(s, c->threads);
 	if (s->txn)
 		CALL(transaction_destroy, s->txn);
 	s->txn = NULL;
@@ -1052,6 +1107,11 @@ static void usage(FILE *f)
 "                          --slow-ms each: a merge operator of column\n"
 "                          family \"slow\" sleeps inside rocksdb_get_pinned_cf\n"
 "      --slow-ms MS        delay of each slow get (20)\n"
+"      --threads N         after the blocks, N threads, all started before\n"
+"                          any reads, each make one rocksdb_get_pinned_cf\n"
+"      --exec CMD          after the workload and its counts, close the\n"
+"                          database and replace this process with\n"
+"                          /bin/sh -c CMD (instead of --linger)\n"
 "  -q, --quiet             no summary line\n"
 "  -h, --help              this text\n"
 "\n"
@@ -1086,6 +1146,7 @@ static uint64_t parse_u64(const char *opt, const char *arg, uint64_t min,
 enum {
 	O_DB = 256, O_KEEP, O_COUNTS, O_WAIT, O_LINGER, O_SEED,
 	O_COMPACT_EVERY, O_WRITE_BUFFER, O_NO_AUTO, O_SLOW, O_SLOW_MS,
+	O_THREADS, O_EXEC,
 };
 
 static const struct option long_opts[] = {
@@ -1103,6 +1164,8 @@ static const struct option long_opts[] = {
 	{ "no-auto-compaction", no_argument, NULL, O_NO_AUTO },
 	{ "slow", required_argument, NULL, O_SLOW },
 	{ "slow-ms", required_argument, NULL, O_SLOW_MS },
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "exec", required_argument, NULL, O_EXEC },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -1155,6 +1218,12 @@ static void parse_opt(struct config *c, int opt, const char *arg)
 	case O_SLOW_MS:
 		c->slow_ms = parse_u64("--slow-ms", arg, 1, 600000);
 		break;
+	case O_THREADS:
+		c->threads = parse_u64("--threads", arg, 0, 10000);
+		break;
+	case O_EXEC:
+		c->exec = arg;
+		break;
 	case 'q':
 		c->quiet = true;
 		break;
@@ -1188,6 +1257,18 @@ static void parse_args(struct config *c, int argc, char **argv)
 	}
 }
 
+/* --exec: the database closed and the counts written, become sh -c CMD. */
+static void exec_after(struct sim *s)
+{
+	close_db(s);
+	write_counts(s);
+	fflush(NULL);
+	sigprocmask(SIG_UNBLOCK, &s->sigs, NULL);
+	execl("/bin/sh", "sh", "-c", s->cfg.exec, (char *)NULL);
+	fprintf(stderr, PROG ": cannot run /bin/sh: %s\n", strerror(errno));
+	_exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	static struct sim sim;
@@ -1210,6 +1291,8 @@ int main(int argc, char **argv)
 		write_counts(s);
 		if (!s->cfg.quiet)
 			print_summary(s);
+		if (s->cfg.exec && !s->stop)
+			exec_after(s);
 		if (s->cfg.linger && !s->stop)
 			take_signals(s, 0, NULL);
 	}

@@ -238,8 +238,7 @@ static int report(void *arg, double secs)
 	}
 	lat_table_print(s->table, stdout, &s->print, secs);
 	s->intervals++;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static int count_inflight(const void *key, const void *value, void *arg)

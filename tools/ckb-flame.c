@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	struct flame *f;
 	struct opts o;
 	FILE *out = stdout;
-	int rc = 1, i;
+	int rc = 1, i, err;
 
 	prog_name = "ckb-flame";
 	parse_opts(&o, argc, argv);
@@ -130,14 +130,20 @@ int main(int argc, char **argv)
 		if (read_input(f, argv[i]))
 			goto out;
 	if (o.output && !(out = fopen(o.output, "we"))) {
-		msg("cannot write %s: %s", o.output, strerror(errno));
+		msg("cannot write %s: %s; pick another -o path", o.output,
+		    strerror(errno));
 		goto out;
 	}
 	page = (struct flame_page){ o.title, o.unit, NULL };
-	if (flame_write_html(f, out, &page) != 0 || fflush(out) != 0 ||
-	    (out != stdout && fclose(out) != 0)) {
-		msg("writing %s: %s", o.output ? o.output : "<stdout>",
-		    strerror(errno ? errno : EIO));
+	err = flame_write_html(f, out, &page);
+	if (!err && fflush(out) != 0)
+		err = -errno;
+	if (out != stdout && fclose(out) != 0 && !err)
+		err = -errno;
+	if (err) {
+		msg("writing %s: %s%s", o.output ? o.output : "<stdout>",
+		    strerror(-err), err == -ENOSPC || err == -EDQUOT ?
+		    "; free some space or write elsewhere" : "");
 		if (o.output)
 			unlink(o.output);
 		goto out;

@@ -407,8 +407,7 @@ static int report(void *arg, double secs)
 	}
 	lat_table_print(s->table, stdout, &s->print, secs);
 	s->intervals++;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static void summary(void *arg, const char *reason)

@@ -1010,8 +1010,7 @@ static int report(void *arg, double secs)
 	}
 	print_rows(s, secs);
 	s->intervals++;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 /* ---- events ---- */
@@ -1140,8 +1139,7 @@ static const char *events_loop(struct state *s)
 			msg("cannot read events: %s", strerror(-n));
 			return "output";
 		}
-		fflush(stdout);
-		if (ferror(stdout))
+		if (out_flush())
 			return "output";
 		if (stop_signal)
 			return "signal";

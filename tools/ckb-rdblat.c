@@ -345,8 +345,7 @@ static int report(struct state *s, double secs)
 		print_json(s, d, max, secs);
 	else
 		print_table(s, d, max, secs);
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static void summary(struct state *s, const char *reason)
@@ -408,13 +407,14 @@ static void announce(const struct state *s)
 	fflush(stdout);
 }
 
-/* Run until a signal, the count, the duration or the target's exit. */
+/* Run until a signal, the count, the duration, the target's exit or
+ * exec, or an output that cannot be written. */
 static int run(struct state *s)
 {
 	uint64_t begin = mono_ns(), last = begin, now, period;
 	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	const struct target *t = &s->ss.run.t;
 	const char *reason = NULL;
-	int rc;
 
 	period = (uint64_t)(s->o.interval * 1e9);
 	for (;;) {
@@ -422,29 +422,28 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		reason = run_over(&s->ss.run.t, begin, s->o.duration);
+		reason = run_over(t, begin, s->o.duration);
 		if (reason)
 			break;
 		if (now - last < period)
 			continue;
 		if (report(s, (double)(now - last) / 1e9) != 0)
-			return 0;
+			return out_flush() ? run_end(t, NULL) : 1;
 		last = now;
 		if (s->o.count && s->intervals >= s->o.count) {
 			summary(s, "count");
-			return 0;
+			return run_end(t, "count");
 		}
 	}
-	now = mono_ns();
-	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
-		return 0;
-	rc = reason && strcmp(reason, "target exited") == 0;
 	if (!reason)
 		reason = "signal";
+	if (strcmp(reason, "output closed") == 0)
+		return run_end(t, reason);
+	now = mono_ns();
+	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
+		return out_flush() ? run_end(t, NULL) : 1;
 	summary(s, reason);
-	if (rc)
-		msg("process %d exited; stopping", s->ss.run.t.pid);
-	return rc;
+	return run_end(t, reason);
 }
 
 int main(int argc, char **argv)

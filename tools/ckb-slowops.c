@@ -640,7 +640,10 @@ static int write_flame(struct state *s, uint64_t lost, const char *reason)
 		err = -errno;
 	s->flame_out = NULL;
 	if (err) {
-		msg("writing %s: %s", s->o.flame_path, strerror(-err));
+		msg("writing %s: %s; %s", s->o.flame_path, strerror(-err),
+		    err == -ENOSPC || err == -EDQUOT ? "free some space or try "
+		    "another --flame path" : "try another --flame path");
+		unlink(s->o.flame_path);	/* no page cut short */
 		return 1;
 	}
 	return 0;
@@ -724,8 +727,9 @@ static int run(struct state *s)
 	uint64_t begin = mono_ns(), checked = 0, now, last = begin, bytes, nap;
 	uint64_t cap = s->o.pages * (uint64_t)getpagesize();
 	struct timespec batch = { 0, 0 };
+	const struct target *t = &s->ss.run.t;
 	const char *reason = "signal";
-	int rc = 0, n;
+	int n, rc = 0;
 
 	for (;;) {
 		n = events_poll(s->rd, (int)(CHECK_NS / 1000000));
@@ -740,13 +744,15 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (now - checked >= CHECK_NS) {
 			checked = now;
-			fflush(stdout);
-			check_lost(s);
-			if (!target_alive(&s->ss.run.t)) {
-				reason = "target exited";
-				rc = 1;
+			if (out_flush()) {
+				reason = NULL;
 				break;
 			}
+			check_lost(s);
+			reason = run_over(t, begin, s->o.duration);
+			if (reason)
+				break;
+			reason = "signal";
 		}
 		if (s->o.duration &&
 		    now - begin >= (uint64_t)(s->o.duration * 1e9)) {
@@ -771,11 +777,11 @@ static int run(struct state *s)
 	}
 	run_detach(&s->ss.run);
 	events_drain(s->rd);
-	if (summary(s, reason) != 0)
+	/* the folded stacks or the flame page could not be written (said) */
+	if (summary(s, reason ? reason : "output failed") != 0 && !out_flush())
 		rc = 1;
-	if (rc && s->ss.run.t.pid && !target_alive(&s->ss.run.t))
-		msg("process %d exited; stopping", s->ss.run.t.pid);
-	return rc;
+	n = run_end(t, reason);
+	return rc ? rc : n;
 }
 
 static void set_wall_offset(struct state *s)

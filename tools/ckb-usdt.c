@@ -641,8 +641,7 @@ static int report(struct state *s, double secs)
 		print_interval(s, secs);
 	for (i = 0; i < s->nprobes; i++)
 		s->probes[i].prev = s->probes[i].total;
-	fflush(stdout);
-	return ferror(stdout) ? -EPIPE : 0;
+	return out_flush();
 }
 
 static void summary(struct state *s, const char *reason, double secs)
@@ -833,12 +832,13 @@ static void nap(struct state *s)
 	fflush(stdout);
 }
 
-/* Run until a signal, the duration or the target's exit. */
+/* Run until a signal, the duration, the target's exit or exec, or an
+ * output that cannot be written. */
 static int run(struct state *s)
 {
 	uint64_t begin = mono_ns(), last = begin, now, period;
+	const struct target *t = &s->run.t;
 	const char *reason = NULL;
-	int rc;
 
 	period = (uint64_t)(s->o.interval * 1e9);
 	for (;;) {
@@ -846,27 +846,26 @@ static int run(struct state *s)
 		now = mono_ns();
 		if (stop_signal)
 			break;
-		reason = run_over(&s->run.t, begin, s->o.duration);
+		reason = run_over(t, begin, s->o.duration);
 		if (reason)
 			break;
 		if (now - last < period)
 			continue;
 		if (report(s, (double)(now - last) / 1e9) != 0)
-			return 0;
+			return out_flush() ? run_end(t, NULL) : 1;
 		last = now;
 	}
+	if (!reason)
+		reason = "signal";
+	if (strcmp(reason, "output closed") == 0)
+		return run_end(t, reason);
 	if (s->rd)
 		events_drain(s->rd);
 	now = mono_ns();
 	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
-		return 0;
-	rc = reason && strcmp(reason, "target exited") == 0;
-	if (!reason)
-		reason = "signal";
+		return out_flush() ? run_end(t, NULL) : 1;
 	summary(s, reason, (double)(now - begin) / 1e9);
-	if (rc)
-		msg("process %d exited; stopping", s->run.t.pid);
-	return rc;
+	return run_end(t, reason);
 }
 
 static int trace(struct state *s)
