@@ -439,7 +439,8 @@ CATALOGS=()
 
 # rocksdb_probes CATALOG OPS OUT: what ckb-rdblat attaches for the
 # operations OPS (comma-separated, "" = all; their dependencies added as
-# the catalog's "needs" says), one line per function into OUT, fields
+# the catalog's "needs" says, and where calls nest (any layer but the C
+# API alone) its "guards", to a fixed point), one line per function into OUT, fields
 # separated by tabs: file path, symbol (mangled for C++), entry program
 # and return program ("-" for none), op, layer, file offset, the catalog
 # row's symbol (a demangled prefix for C++).  A function two rows share
@@ -448,8 +449,11 @@ rocksdb_probes() {
 	jq -r --arg ops "$2" '
 		. as $c |
 		(if $ops == "" then [$c.ops[].name] else $ops | split(",") end) as $want |
-		($c.ops | map({ key: .name, value: .needs }) | from_entries) as $needs |
-		(($want + [$want[] | $needs[.][]?]) | unique) as $attach |
+		($c.ops | map({ key: .name, value: (.needs +
+			(if $c.layer != "C API" then (.guards // []) else [] end)) }) |
+		  from_entries) as $needs |
+		($want | until(. as $w | ($w + [$w[] | $needs[.][]?] | unique) == ($w | unique);
+			. + [.[] | $needs[.][]?] | unique)) as $attach |
 		($c.functions // [] | map(select(.defined)) |
 		  map({ key: "\(.file):\(.address)", value: (.mangled // .name) }) |
 		  reverse | from_entries) as $fn |

@@ -9,6 +9,8 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# tests/plugin.bats: lld links Debian's librocksdb.a into a plugin
+PKGS="$PKGS lld"
 # stacks: objcopy makes the test binary without CFI; bench part unwind races
 # libdw against libunwind
 PKGS="$PKGS binutils libunwind-dev"
@@ -17,6 +19,11 @@ PKGS="$PKGS binutils libunwind-dev"
 # NodeSource's does) is kept: Debian's npm would conflict with it.
 PKGS="$PKGS chromium"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# ckb-offcpu, ckb-profile: the tests check by program id that nothing is
+# left loaded (bpftool) and build Rust fixtures for the demangler (rustc;
+# a rustup toolchain already on PATH is kept)
+PKGS="$PKGS bpftool"
+command -v rustc >/dev/null 2>&1 || PKGS="$PKGS rustc"
 # ckb-peers: network namespaces and packet drops in its suite, iperf3 in
 # make bench
 PKGS="$PKGS iproute2 nftables iperf3"

@@ -8,16 +8,21 @@ BPF_PERCPU_ARRAY(maxv, u64, OP_COUNT);
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d)
 {
-	u32 op = d->op, b;
+	u32 op = d->op, b, o = d->outcome;
 	struct op_hist *h = hist.lookup(&op);
 	u64 *m;
 
 	if (!h)
 		return;
-	h->count++;
-	h->sum_ns += d->lat;
+	h->items += d->items;
 	h->bytes += d->bytes;
 	h->bytes_known += d->known;
+	if (d->bytes_only)
+		return;
+	h->count++;
+	h->sum_ns += d->lat;
+	if (o < 4)
+		h->outcome[o]++;
 	b = hist_bucket(d->lat);
 	if (b < HIST_NBUCKETS)
 		h->slot[b]++;

@@ -11,7 +11,6 @@
  * another's: return addresses from bpf_get_stack (FP), or the user
  * registers and the top of the user stack (DWARF), read from the return
  * probe's pt_regs and with bpf_probe_read_user only. */
-#define NEED_ERR 1
 #include "rocksdb_ops.bpf.h"
 #include "slowops.h"
 
@@ -161,6 +160,8 @@ static __always_inline void fill(struct pt_regs *ctx, struct record *r,
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d)
 {
+	if (d->bytes_only)
+		return;
 	if (d->lat < THRESHOLD_NS) {
 		count(CNT_UNDER);
 		return;

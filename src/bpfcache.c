@@ -11,7 +11,7 @@
 #include "bpfcache.h"
 #include "util.h"
 
-#define MAGIC "CKBIMG02"
+#define MAGIC "CKBIMG03"
 #define MAX_INSNS 1000000
 #define MAX_ENTRY (64u << 20)
 
@@ -21,6 +21,7 @@ struct enc_head {
 	uint64_t sum;		/* FNV-1a over the whole encoding, this 0 */
 	uint32_t nmaps, nprogs, kern_version, pad;
 	char license[16];
+	char key[48];
 };
 
 struct enc_prog {
@@ -71,6 +72,7 @@ int image_encode(const struct bpf_image *img, void **out, size_t *outlen)
 	h.nprogs = (uint32_t)img->nprogs;
 	h.kern_version = img->kern_version;
 	memcpy(h.license, img->license, sizeof(h.license));
+	memcpy(h.key, img->key, sizeof(h.key));
 	memcpy(buf, &h, sizeof(h));
 	p = buf + sizeof(h);
 	memcpy(p, img->maps, sizeof(img->maps[0]) * (size_t)img->nmaps);
@@ -120,6 +122,8 @@ int image_decode(const void *buf, size_t len, struct bpf_image *img)
 		img->maps[i].name[IMAGE_NAME_LEN - 1] = '\0';
 	memcpy(img->license, h.license, sizeof(img->license));
 	img->license[sizeof(img->license) - 1] = '\0';
+	memcpy(img->key, h.key, sizeof(img->key));
+	img->key[sizeof(img->key) - 1] = '\0';
 	img->kern_version = h.kern_version;
 	for (i = 0; i < h.nprogs; i++) {
 		struct image_prog *ip = &img->progs[i];
@@ -284,7 +288,7 @@ static int read_entry(int fd, void **buf, size_t *len, char *why,
 
 int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 {
-	char name[64], why[96] = "";
+	char name[48], why[96] = "";
 	void *buf = NULL;
 	size_t len = 0;
 	int dfd, fd, err;
@@ -301,6 +305,14 @@ int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 	if (!err)
 		err = image_decode(buf, len, img);
 	free(buf);
+	if (!err && strcmp(img->key, name) != 0) {
+		/* whole and unaltered, but made for another build: an entry
+		 * renamed or copied over this one */
+		image_free(img);
+		msg("BPF cache entry %s/%s was written for another build "
+		    "(renamed or copied?); compiling again", cache_dir(), name);
+		err = -ESTALE;
+	}
 	if (err == -ELOOP)
 		snprintf(why, sizeof(why), "it is a symbolic link");
 	if (err == -ELOOP || err == -EPERM)
@@ -317,7 +329,8 @@ int bpfcache_get(const struct bpf_build *b, struct bpf_image *img)
 
 void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
 {
-	char name[64], tmp[96];
+	static struct bpf_image keyed;
+	char name[48], tmp[96];
 	void *buf = NULL;
 	size_t len;
 	int dfd, fd, err;
@@ -326,7 +339,9 @@ void bpfcache_put(const struct bpf_build *b, const struct bpf_image *img)
 		return;
 	entry_name(b, name, sizeof(name));
 	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	err = image_encode(img, &buf, &len);
+	keyed = *img;	/* shares the bytecode, for encoding only */
+	snprintf(keyed.key, sizeof(keyed.key), "%s", name);
+	err = image_encode(&keyed, &buf, &len);
 	fd = err ? -1 : openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 					    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (!err && fd < 0)

@@ -11,7 +11,9 @@
  * opened relative to the checked directory with O_NOFOLLOW and checked
  * with fstat (a regular file of the effective user, writable by no one
  * else); each carries a checksum over all its bytes, so a truncated or
- * altered entry is compiled again, never handed to the verifier; writes
+ * altered entry is compiled again, never handed to the verifier, and the
+ * name it was written under, so an entry renamed or copied over another
+ * build's is not taken for it; writes
  * go to a temporary file in the same directory, then rename().
  * CKBTRACE_NO_CACHE turns the cache off. */
 #ifndef CKBTRACE_BPFCACHE_H

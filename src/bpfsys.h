@@ -71,6 +71,7 @@ struct image_prog {
 /* What a compile produced, or a cache entry holds: bytecode referring to
  * maps by the fds they had where they were made. */
 struct bpf_image {
+	char key[48];		/* the cache entry it was stored as, or "" */
 	char license[16];
 	uint32_t kern_version;
 	int nmaps, nprogs;

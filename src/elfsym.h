@@ -29,6 +29,19 @@ struct elf_file {
 	char build_id[41];	/* hex, "" when absent */
 	int nloads;
 	struct elf_load loads[ELF_MAX_LOADS];
+	char debuglink[256];	/* the .gnu_debuglink file name, or "" */
+	uint32_t debuglink_crc;
+	/* A stripped file's symbols from a separate debug file, found the
+	 * way gdb and perf look: by build-id under the debug directories,
+	 * then by .gnu_debuglink beside the file, in .debug/, and under the
+	 * debug directories.  The directories are $CKBTRACE_DEBUG_DIRS
+	 * (colon separated) or /usr/lib/debug, inside the traced process's
+	 * root first. */
+	char debug_path[PATH_MAX];	/* "" when none was used */
+	const char *debug_how;		/* "build-id" or ".gnu_debuglink" */
+	int debug_fd;
+	void *debug_elf;		/* Elf * */
+	bool debug_has_symtab;
 };
 
 /* Called for every STT_FUNC / STT_GNU_IFUNC symbol of .symtab and
@@ -70,6 +83,16 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 /* Does demangling mangled give a name starting with prefix?  Only
  * Itanium C++ names (_Z...) can match. */
 bool cxx_prefix_match(const char *mangled, const char *prefix);
+
+/* The demangled name (malloc'd), or NULL. */
+char *cxx_demangle(const char *mangled);
+
+/* Does the demangled name start with prefix, and is it the function
+ * itself (not a clone, a lambda, a local class or a static's guard)? */
+bool cxx_demangled_match(const char *demangled, const char *prefix);
+
+/* Where the symbols of f come from: its debug file's path, or its own. */
+const char *elf_symbols_source(const struct elf_file *f);
 
 /* The mangled nested-name fragment every match of a demangled prefix like
  * "rocksdb::DBImpl::GetImpl(" contains ("7rocksdb6DBImpl7GetImpl");

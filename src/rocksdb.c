@@ -6,9 +6,10 @@
 #include "../programs/rdblat.h"
 #include "cli.h"
 #include "rocksdb.h"
+#include "unprobed.h"
 #include "util.h"
 
-#define WHAT_FILE "the node executable or its librocksdb.so"
+#define WHAT_FILE "the node executable, its librocksdb.so or a plugin holding RocksDB"
 
 bool rocksdb_opt(struct rocksdb_run *s, int opt, const char *arg)
 {
@@ -32,29 +33,18 @@ bool rocksdb_opt(struct rocksdb_run *s, int opt, const char *arg)
 
 void rocksdb_opts_check(const struct rocksdb_run *s)
 {
-	if (s->topt.pid && s->topt.binary)
-		usage_fail("-p and -b are exclusive");
+	/* -p with -b is one object in one process */
+	(void)s;
 }
 
 static int explain_unresolved(struct rocksdb_run *s)
 {
-	const struct elf_file *exe = &s->r.files[0];
-	const struct target *t = &s->run.t;
-	const char *who = t->exe_shown;
+	char what[1024], remedy[PATH_MAX + 64];
+	int err = catalog_explain(&s->r, &s->run.t, s->mask, what,
+				  sizeof(what), remedy, sizeof(remedy));
 
-	if (!t->pid && (elf_imports_prefix(exe, "rocksdb_") ||
-			elf_imports_prefix(exe, "_ZN7rocksdb")))
-		msg("%s links RocksDB dynamically; use -b with its "
-		    "librocksdb.so, or -p PID", who);
-	else if (!exe->has_symtab && elf_contains(exe, "rocksdb"))
-		msg("no RocksDB symbols in %s (stripped?); use a build that "
-		    "keeps .symtab", who);
-	else if (t->pid)
-		msg("process %d (%s) uses no RocksDB: no RocksDB symbols in "
-		    "its executable or mapped libraries", t->pid, who);
-	else
-		msg("no RocksDB symbols in %s; it does not use RocksDB", who);
-	return -ENOENT;
+	msg("%s; %s", what, remedy);
+	return err;
 }
 
 static int resolve(struct rocksdb_run *s)
@@ -72,20 +62,17 @@ static int resolve(struct rocksdb_run *s)
 		msg("cannot read %s: %s", t->exe_shown, strerror(-err));
 		return err;
 	}
+	if (t->pid)
+		vmsg("looked at %d mapped objects; RocksDB in %d besides the "
+		     "executable", t->nobjects, t->nlibs);
 	missing = resolution_missing(&s->r, s->mask);
 	if (missing == s->mask)
 		return explain_unresolved(s);
 	vmsg("%s: layer %s, %d file(s)", t->exe_shown,
 	     layer_choice_name(s->r.choice), s->r.nfiles);
-	for (i = 0; i < catalog_nops; i++) {
-		if (!(missing & (1u << i)))
-			continue;
-		if (s->explicit_ops)
-			msg("warning: no symbol for %s in %s; it will not be "
-			    "reported", catalog_ops[i].name, t->exe_shown);
-		else
-			vmsg("no symbol for %s", catalog_ops[i].name);
-	}
+	for (i = 0; i < catalog_nops; i++)
+		if (missing & (1u << i))
+			rocksdb_warn_missing(s, i);
 	return 0;
 }
 
@@ -129,7 +116,7 @@ int rocksdb_open(struct rocksdb_run *s)
 
 void rocksdb_cflag(const struct rocksdb_run *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "-DDEDUP=%d", s->r.choice == CHOOSE_BOTH);
+	snprintf(buf, len, "-DDEDUP=%d", catalog_nesting(&s->r));
 }
 
 int rocksdb_load(struct rocksdb_run *s, const char *text,
@@ -165,9 +152,14 @@ void rocksdb_announce(const struct rocksdb_run *s, const char *what)
 		layer_choice_name(s->r.choice));
 	if (r->t.pid)
 		fprintf(stderr, "PID %d (%s)", r->t.pid, r->t.exe_shown);
+	else if (s->r.nfiles > 1 && r->t.needed[0])
+		/* the probes are in the library the executable links */
+		fprintf(stderr, "every process using %s (linked by %s)",
+			s->r.shown[1], r->t.exe_shown);
 	else
 		fprintf(stderr, "every process using %s", r->t.exe_shown);
 	fprintf(stderr, "... Hit Ctrl-C to end.\n");
+	rocksdb_announce_unprobed(s);
 }
 
 void rocksdb_close(struct rocksdb_run *s)

@@ -18,8 +18,16 @@ int run_find_target(struct run *r, const struct target_opts *o,
 
 	r->has_target = false;
 	if (o->binary) {
-		err = target_from_path(&r->t, o->binary);
-		if (err == -ENOENT)
+		/* with -p: that one object, in that process */
+		err = pid ? target_from_pid_path(&r->t, pid, o->binary) :
+			    target_from_path(&r->t, o->binary);
+		if (err == -ESRCH)
+			msg("no process with PID %d; check the PID with ps",
+			    pid);
+		else if (err == -ENXIO)
+			msg("process %d does not map %s; see the objects it "
+			    "maps in /proc/%d/maps", pid, o->binary, pid);
+		else if (err == -ENOENT)
 			msg("no such file %s; pass %s", o->binary, what_file);
 		else if (err == -EISDIR)
 			msg("%s is not a regular file; pass %s", o->binary,

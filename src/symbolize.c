@@ -42,6 +42,7 @@ struct proc {
 	pid_t pid;
 	struct mapping *maps;
 	size_t nmaps;
+	bool kept;		/* symbolizer_keep(): never read again */
 };
 
 struct named {
@@ -271,12 +272,13 @@ static int proc_load(struct symbolizer *s, struct proc *p, pid_t pid)
 	int pos;
 	FILE *f;
 
-	proc_clear(p);
-	p->pid = pid;
+	/* a process that exited keeps the maps read before */
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	proc_clear(p);
+	p->pid = pid;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		pos = 0;
@@ -318,7 +320,7 @@ static struct proc *proc_get(struct symbolizer *s, pid_t pid, bool reload)
 	for (i = 0; i < s->nprocs; i++)
 		if (s->procs[i].pid == pid)
 			p = &s->procs[i];
-	if (p && !reload)
+	if (p && (!reload || p->kept))
 		return p;
 	if (!p) {
 		if (s->nprocs < MAX_PROCS) {
@@ -328,7 +330,9 @@ static struct proc *proc_get(struct symbolizer *s, pid_t pid, bool reload)
 			s->next_victim = (s->next_victim + 1) % MAX_PROCS;
 		}
 	}
-	return proc_load(s, p, pid) == 0 ? p : NULL;
+	if (proc_load(s, p, pid) == 0 || (p->pid == pid && p->nmaps))
+		return p;
+	return NULL;
 }
 
 static const struct mapping *map_of(const struct proc *p, uint64_t addr)
@@ -508,6 +512,15 @@ static struct named *name_frame(struct symbolizer *s, int mi, uint64_t vaddr,
 	c->mod = mi;
 	c->nlines = nlines;
 	return c;
+}
+
+void symbolizer_keep(struct symbolizer *s, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == pid)
+			s->procs[i].kept = true;
 }
 
 int symbolizer_prepare(struct symbolizer *s, pid_t pid)

@@ -20,6 +20,12 @@ void symbolizer_free(struct symbolizer *s);
  * so that the first frames named do not wait for it.  0 or -ESRCH. */
 int symbolizer_prepare(struct symbolizer *s, pid_t pid);
 
+/* Keep the maps read so far for pid: an address outside them no longer
+ * makes the symbolizer read /proc/PID/maps again.  For a process that
+ * exec()ed another program (or exited): its stacks were taken in the old
+ * maps. */
+void symbolizer_keep(struct symbolizer *s, pid_t pid);
+
 /* Name addr in process pid: the function into buf ("name+0x1f", or
  * "[unknown]") and the module's base name into mod.  0, or -ENOENT when
  * the address is in no mapped file (buf then says so). */

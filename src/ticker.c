@@ -25,7 +25,10 @@ const char *ticker_run(struct ticker *tk, const struct target *t,
 
 	tk->begin_ns = tk->last_ns = mono_ns();
 	for (;;) {
-		nanosleep(&nap, NULL);
+		if (tk->wait)
+			tk->wait(tk->arg);
+		else
+			nanosleep(&nap, NULL);
 		now = mono_ns();
 		if (*stop)
 			return "signal";

@@ -17,6 +17,8 @@ struct ticker {
 	/* print one report of secs seconds: 0, or non-zero to stop (the
 	 * output failed) */
 	int (*report)(void *arg, double secs);
+	/* wait up to 50 ms (for events to arrive); NULL: sleep 50 ms */
+	void (*wait)(void *arg);
 	void *arg;
 	/* state */
 	uint64_t begin_ns, last_ns, reports;

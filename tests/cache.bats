@@ -276,6 +276,20 @@ flip() {
 	done
 }
 
+@test "an entry of another build, copied over this build's name, is compiled again, never loaded" {
+	# the entry of ckb-rdblat -o PUT (other programs) under the -o GET name
+	warm
+	timeout -k 5 120 "$RDBLAT" -p "$a_PID" -o PUT -d 0.3 >/dev/null 2>&1
+	local other
+	other=$(ls "$CKBTRACE_CACHE_DIR"/*.bpf | grep -vxF "$ENTRY")
+	[ "$(printf '%s\n' "$other" | wc -l)" = 1 ] && [ -f "$other" ]
+	cp "$other" "$ENTRY"
+	exact_run
+	one_cache_line "BPF cache entry $ENTRY was written for another build (renamed or copied?); compiling again"
+	cache_run
+	loaded "$ENTRY"
+}
+
 # ---- writes are atomic ----
 
 @test "an entry is written to a temporary file in the directory, then renamed: never opened for writing by its name" {

@@ -268,13 +268,16 @@ line_of() {
 	strip -o "$TMP/stripped" "$BIN"
 	run in_ns "$CHECK" -b "$TMP/stripped"
 	[ "$status" -eq 1 ]
-	[ "$(line_of symbols)" = "FAIL  symbols      no RocksDB symbols in $TMP/stripped (stripped?); use a build that keeps .symtab" ]
-	local bench=${DB_BENCH:-/usr/bin/db_bench}
-	if [ -x "$bench" ]; then
-		run in_ns "$CHECK" -b "$bench"
-		[ "$status" -eq 1 ]
-		[ "$(line_of symbols)" = "FAIL  symbols      $bench links RocksDB dynamically; use -b with its librocksdb.so, or -p PID" ]
-	fi
+	[ "$(line_of symbols)" = "FAIL  symbols      no RocksDB symbols in $TMP/stripped: .symtab stripped and no debug file found; install its debug symbols, or use a build that keeps .symtab" ]
+	# an executable whose librocksdb is not where the dynamic linker looks
+	printf 'int rocksdb_get(void) { return 0; }\n' > "$TMP/r.c"
+	printf 'int rocksdb_get(void); int main(void) { return rocksdb_get(); }\n' > "$TMP/m.c"
+	gcc -shared -fPIC -o "$TMP/librocksdb.so.99" -Wl,-soname,librocksdb.so.99 "$TMP/r.c"
+	gcc -o "$TMP/m" "$TMP/m.c" "$TMP/librocksdb.so.99"
+	rm "$TMP/librocksdb.so.99"
+	run in_ns "$CHECK" -b "$TMP/m"
+	[ "$status" -eq 1 ]
+	[ "$(line_of symbols)" = "FAIL  symbols      $TMP/m links librocksdb.so.99, which was not found; use -b with its path, or -p PID" ]
 	run in_ns "$CHECK" --probe -b "$TMP/stripped"
 	[ "$(line_of probe)" = "FAIL  probe        nothing to probe: no target with RocksDB symbols; pass -p PID or -b PATH of a RocksDB program" ]
 }

@@ -188,6 +188,62 @@ peers_server() {
 	FT_SRV_PORT=$(jq -r 'select(.listen) | .port' < <(grep '^{' "$TMP/peersrv.out"))
 }
 
+# ---- ckb-offcpu on cpufix: nanosleeps (S) and vfork waits (D) ----
+# Counted by thread name, state and kernel stack, which stay right after
+# the target exec()s or exits (its user frames may not).
+offcpu_BIN="$top_builddir/tools/ckb-offcpu"
+offcpu_ROUTINE=""
+offcpu_TRACEFS=1
+offcpu_OUTFILE="--flame"
+cpufix_target() {
+	local t=()
+	[ -z "${FT_THREADS:-}" ] || t=(-T "$FT_THREADS")
+	[ -z "${FT_EXEC:-}" ] || t+=(-x "$FT_EXEC")
+	ft_launch "$@" "${t[@]}"
+}
+offcpu_target() { cpufix_target "$1" "$CPUFIX" -W -L -s 6 -V 3 -D 10; }
+offcpu_work() {
+	kill -USR1 "$(pid_of "$1")"
+	wait_for 60 grep -q '^{' "$TMP/$1.out"
+}
+# a second SIGUSR1 ends its lingering: exit 0
+offcpu_finish() { kill -USR1 "$(pid_of "$1")"; }
+offcpu_want() {
+	grep '^{' "$TMP/$1.out" | jq -r '"sleep=\(.sleeps) vfork=\(.vforks) threads=\(.threads)"'
+}
+offcpu_got() {
+	echo "sleep=$(stack_sum "$1" blocks '.thread == "fix-sleep" and .state == "S" and any(.kernel[]; contains("do_nanosleep"))')" \
+	     "vfork=$(stack_sum "$1" blocks '.thread == "fix-vfork" and .state == "D" and any(.kernel[]; contains("vfork"))')" \
+	     "threads=$(stack_sum "$1" blocks '.thread == "fix-t" and .state == "S" and any(.kernel[]; contains("do_nanosleep"))')"
+}
+offcpu_args() { printf '%s\n' -p "$1" -j; }
+
+# ---- ckb-profile on cpufix: a thread spinning in a known call chain ----
+# Samples are not counts a target can state: what it says is that it
+# spun, and the tool must have seen it there, at least 90% of that
+# thread's samples in spin_leaf <- spin_mid <- spin_top <- spin_thread.
+profile_BIN="$top_builddir/tools/ckb-profile"
+profile_ROUTINE="^ckb-profile: [0-9]+ samples: [0-9]+ of PID [0-9]+ \([0-9]+ without a user stack\), [0-9]+ idle, [0-9]+ of other processes$"
+profile_TRACEFS=0
+profile_OUTFILE="--flame"
+profile_target() { cpufix_target "$1" "$CPUFIX" -W -L -S 1500 -D 5; }
+profile_work() { offcpu_work "$@"; }
+profile_finish() { offcpu_finish "$@"; }
+profile_want() {
+	grep '^{' "$TMP/$1.out" | jq -r '"spin=\(if .spin_ns > 0 then 1 else 0 end)"'
+}
+profile_got() {
+	jq -s -r '[.[] | select(.type == "stack" and .thread == "fix-spin")] as $r |
+		($r | map(.samples) | add // 0) as $all |
+		($r | map(select((.user | length) >= 4 and
+			(.user[0:4] | map(sub("\\+0x[0-9a-f]+ \\(.*\\)$"; ""))) ==
+			["spin_leaf", "spin_mid", "spin_top", "spin_thread"]) |
+			.samples) | add // 0) as $in |
+		if $all >= 10 and $in * 10 >= $all * 9 then "spin=1"
+		else "spin=0 (\($in) of \($all) samples in the chain)" end' "$1"
+}
+profile_args() { printf '%s\n' -p "$1" -j -F 99; }
+
 # ---- ckb-dbsim, shared by the RocksDB tools ----
 dbsim_target() {
 	local t=()

@@ -123,18 +123,16 @@ start_rdblat() {
 		RDBLAT_PID=$TRACER_PID
 }
 
-# The C API functions behind each operation (what ckb-dbsim's counts name).
-declare -gA FNS=(
-	[GET]="rocksdb_get_pinned_cf rocksdb_get_pinned rocksdb_get_cf rocksdb_get"
-	[TXN_GET]="rocksdb_transaction_get_pinned_cf rocksdb_transaction_get_pinned rocksdb_transaction_get_pinned_for_update_cf rocksdb_transaction_get_for_update_cf rocksdb_transaction_get_cf rocksdb_transaction_get_for_update rocksdb_transaction_get"
-	[PUT]="rocksdb_put_cf rocksdb_put"
-	[TXN_PUT]="rocksdb_transaction_put_cf rocksdb_transaction_put"
-	[DELETE]="rocksdb_delete_cf rocksdb_delete"
-	[TXN_DELETE]="rocksdb_transaction_delete_cf rocksdb_transaction_delete"
-	[WRITE]="rocksdb_write"
-	[TXN_COMMIT]="rocksdb_transaction_commit"
-	[ITER]="rocksdb_create_iterator_cf rocksdb_create_iterator rocksdb_transaction_create_iterator_cf rocksdb_transaction_create_iterator rocksdb_iter_seek rocksdb_iter_seek_to_first rocksdb_iter_seek_to_last rocksdb_iter_seek_for_prev"
-)
+# The C API functions behind each operation (what ckb-dbsim's counts
+# name), as the catalog has them: from ckb-symbols -j, so that the tests
+# and the tools cannot disagree.
+declare -gA FNS=()
+while IFS=$'\t' read -r _op _fns; do
+	FNS[$_op]=$_fns
+done < <("$top_builddir/tools/ckb-symbols" -j "$DBSIM" 2>/dev/null |
+	jq -r '.ops[] | select(.capi | length > 0) |
+		[.name, (.capi | join(" "))] | @tsv')
+unset _op _fns
 
 # stop_pid SIGNAL PID: signal a tracer and return its exit status.
 stop_pid() {
@@ -169,6 +167,14 @@ interval_sum() {
 interval_bytes() {
 	jq -s --arg op "$2" \
 		'[.[] | select(.type == "interval" and .op == $op) | .bytes] | add // 0' \
+		"$1"
+}
+
+# interval_field JSONL OP FIELD: the sum of a field (hits, misses,
+# errors, files, keys) over the intervals of one op.
+interval_field() {
+	jq -s --arg op "$2" --arg f "$3" \
+		'[.[] | select(.type == "interval" and .op == $op) | .[$f]] | add // 0' \
 		"$1"
 }
 
@@ -311,4 +317,109 @@ iofix_count() {
 # expression SELECT picks (e.g. '.thread == "x" and .syscall == "fsync"').
 rows_sum() {
 	jq -s "[.[] | select(.type == \"interval\") | select($3) | .$2] | add // 0" "$1"
+}
+
+# ---- ckb-offcpu, ckb-profile (tests/offcpu.bats, tests/profile.bats) ----
+OFFCPU="$top_builddir/tools/ckb-offcpu"
+PROFILE="$top_builddir/tools/ckb-profile"
+CPUFIX="${CPUFIX:-$top_builddir/tests/fixtures/cpufix}"
+CPUFIX_NOFP="${CPUFIX_NOFP:-$top_builddir/tests/fixtures/cpufix-nofp}"
+
+# start_cpufix NAME [-b BINARY] ARGS...: a cpufix that waits for SIGUSR1,
+# then stays after its JSON line until killed; sets NAME_PID.
+start_cpufix() {
+	local name=$1 bin=$CPUFIX
+	shift
+	if [ "${1:-}" = -b ]; then
+		bin=$2
+		shift 2
+	fi
+	rm -f "$TMP/$name.out"
+	"$bin" -W -L "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+	BGPIDS="$BGPIDS $!"
+	eval "${name}_PID=$!"
+	wait_for 10 grep -q '^ready' "$TMP/$name.out"
+}
+
+# run_cpufix NAME: start its threads and wait for what they did.
+run_cpufix() {
+	local pid
+	eval "pid=\$${1}_PID"
+	kill -USR1 "$pid"
+	wait_for 60 grep -q '^{' "$TMP/$1.out"
+}
+
+# cpufix_field NAME FIELD: a value of the fixture's JSON line (jq path).
+cpufix_field() {
+	grep '^{' "$TMP/$1.out" | jq -r ".$2"
+}
+
+# stack_sum JSONL FIELD SELECT: FIELD summed over the "stack" rows that
+# jq expression SELECT picks.
+stack_sum() {
+	jq -s "[.[] | select(.type == \"stack\") | select($3) | .$2] | add // 0" "$1"
+}
+
+# within PCT GOT WANT: GOT is within PCT percent of WANT (integers).
+within() {
+	echo "got $2, want $3 +- $1%"
+	[ "$3" -gt 0 ] &&
+		[ $(( ($2 - $3) * 100 )) -le $(( $1 * $3 )) ] &&
+		[ $(( ($3 - $2) * 100 )) -le $(( $1 * $3 )) ]
+}
+
+# bpf_ids PID: the ids of the BPF programs and maps process PID holds,
+# as "prog:N" and "map:N" words, from its fdinfo.
+bpf_ids() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '$1 == "prog_id:" { print "prog:" $2 } $1 == "map_id:" { print "map:" $2 }' \
+			"$f" 2>/dev/null
+	done
+}
+
+# bpf_id_exists prog:N | map:N: the kernel still has that program or map.
+bpf_id_exists() {
+	bpftool "${1%%:*}" show id "${1#*:}" > /dev/null 2>&1
+}
+
+# none_left IDS...: none of the programs and maps is left (the kernel
+# frees them shortly after the last fd closes).
+none_left() {
+	local id
+	for id in "$@"; do
+		if bpf_id_exists "$id"; then
+			return 1
+		fi
+	done
+}
+
+# detach_check TOOL SIGNAL WANT_STATUS ARGS...: TOOL attaches to a fresh
+# cpufix; the signal ends it with WANT_STATUS, and then not one of the
+# BPF programs and maps it held exists, nor its perf events.
+detach_check() {
+	local tool=$1 sig=$2 want=$3 ids rc=0
+	shift 3
+	command -v bpftool > /dev/null || skip "bpftool not installed"
+	start_cpufix d -S 60000
+	start_tracer "$TMP/d.out" "$TMP/d.err" "$tool" -p "$d_PID" "$@"
+	run_cpufix_async d
+	ids=$(bpf_ids "$TRACER_PID")
+	echo "ids: $ids"
+	[ -n "$ids" ]
+	for id in $ids; do bpf_id_exists "$id"; done
+	[ "$(ls -l /proc/"$TRACER_PID"/fd | grep -c 'perf_event')" -ge 1 ]
+	kill "-$sig" "$TRACER_PID"
+	wait "$TRACER_PID" || rc=$?
+	echo "status $rc"
+	[ "$rc" -eq "$want" ]
+	# shellcheck disable=SC2086
+	wait_for 10 none_left $ids
+}
+
+# run_cpufix_async NAME: start its threads without waiting for the end.
+run_cpufix_async() {
+	local pid
+	eval "pid=\$${1}_PID"
+	kill -USR1 "$pid"
 }

@@ -40,7 +40,16 @@ ops_of() {
 	[ "$(interval_sum "$TMP/r.jsonl" WRITE)" = "$w" ]
 	[ "$(interval_sum "$TMP/r.jsonl" GET)" = "$g" ]
 	[ "$(interval_sum "$TMP/r.jsonl" ITER)" = "$s" ]
+	[ "$(interval_sum "$TMP/r.jsonl" ITER_SEEK)" = "$s" ]
 	[ "$(jq -r 'select(.type == "start") | .layer' "$TMP/r.jsonl")" = "C API + C++" ]
+	# "(F of N found)": the reads that found their key are GET's hits
+	local found
+	found=$(awk '$1 == "readrandom" { sub(/.*\(/, ""); print $1 }' "$TMP/bench.out")
+	echo "db_bench found $found; reported hits $(interval_field "$TMP/r.jsonl" GET hits), misses $(interval_field "$TMP/r.jsonl" GET misses)"
+	[ "$found" -gt 0 ]
+	[ "$(interval_field "$TMP/r.jsonl" GET hits)" = "$found" ]
+	[ "$(interval_field "$TMP/r.jsonl" GET misses)" = $((g - found)) ]
+	[ "$(interval_field "$TMP/r.jsonl" GET errors)" = 0 ]
 }
 
 @test "db_bench: a memtable that fills up is flushed, and FLUSH sees it" {

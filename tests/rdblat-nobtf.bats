@@ -19,14 +19,12 @@ teardown() {
 	RDBLAT_PID=$TRACER_PID
 	run_dbsim a
 	stop_rdblat INT
-	local op fns want got
-	for op in TXN_GET:rocksdb_transaction_get_pinned_cf,rocksdb_transaction_get_for_update_cf \
-		  TXN_PUT:rocksdb_transaction_put_cf TXN_COMMIT:rocksdb_transaction_commit \
-		  GET:rocksdb_get_pinned_cf,rocksdb_get_pinned,rocksdb_get_cf WRITE:rocksdb_write; do
-		fns=${op#*:}
-		want=$(calls_of "$TMP/a.counts.json" ${fns//,/ })
-		got=$(interval_sum "$TMP/r.jsonl" "${op%%:*}")
-		echo "${op%%:*}: workload $want, reported $got"
+	local op want got
+	for op in TXN_GET TXN_GET_FOR_UPDATE TXN_PUT TXN_COMMIT GET WRITE; do
+		# shellcheck disable=SC2086
+		want=$(calls_of "$TMP/a.counts.json" ${FNS[$op]})
+		got=$(interval_sum "$TMP/r.jsonl" "$op")
+		echo "$op: workload $want, reported $got"
 		[ "$want" -gt 0 ]
 		[ "$got" = "$want" ]
 	done

@@ -76,9 +76,12 @@ one_line_error() {
 	one_line_error 2 "unknown operation 'FROB'"
 }
 
-@test "-p with -b is refused (exit 2)" {
-	run "$RDBLAT" -p 1 -b /bin/true
-	one_line_error 2 "exclusive"
+@test "-p with -b: a file the process does not map is refused (exit 1)" {
+	need_root
+	sleep 60 &
+	BGPIDS="$BGPIDS $!"
+	run "$RDBLAT" -p "$!" -b "$DBSIM"
+	one_line_error 1 "process $! does not map $DBSIM"
 }
 
 @test "not root: one line naming the privileges, exit 1" {
@@ -107,7 +110,24 @@ one_line_error() {
 	need_root
 	strip -o "$TMP/ckb-stripped" "$DBSIM"
 	run "$RDBLAT" -b "$TMP/ckb-stripped"
-	one_line_error 1 "no RocksDB symbols in $TMP/ckb-stripped (stripped?)"
+	one_line_error 1 "no RocksDB symbols in $TMP/ckb-stripped: .symtab stripped and no debug file found; install its debug symbols"
+}
+
+@test "operations the target does not have: named, with the reason" {
+	need_root
+	# a C API program with gets and puts but no transactions
+	printf '%s\n' 'int rocksdb_get(void) { return 1; }' \
+		'int rocksdb_put(void) { return 2; }' \
+		'int main(void) { return rocksdb_get() + rocksdb_put(); }' > "$TMP/kv.c"
+	gcc -O0 -o "$TMP/kv" "$TMP/kv.c"
+	run timeout 60 "$RDBLAT" -b "$TMP/kv" -o TXN_GET,TXN_COMMIT 1 1
+	one_line_error 1 "cannot probe TXN_GET,TXN_COMMIT in $TMP/kv (C API layer): no rocksdb_transaction_get_pinned_cf defined nor 3 other entry points; see ckb-symbols $TMP/kv"
+	# one of them missing among others: a warning, and the rest traced
+	run timeout 60 "$RDBLAT" -b "$TMP/kv" -o GET,TXN_COMMIT 0.2 1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "ckb-rdblat: warning: cannot probe TXN_COMMIT in $TMP/kv: no rocksdb_transaction_commit defined; it will not be reported" ]
+	[[ "${lines[1]}" == "Tracing latency of 1 RocksDB operations "* ]]
 }
 
 @test "a non-ELF file: exit 1" {
@@ -123,11 +143,26 @@ one_line_error() {
 	one_line_error 1 "no such file $TMP/nothing-here"
 }
 
-@test "an executable that links RocksDB dynamically names the library route" {
+@test "-b on an executable that links librocksdb.so follows the library" {
 	need_root
-	[ -x "${DB_BENCH:-/usr/bin/db_bench}" ] || skip "db_bench (rocksdb-tools) not installed"
-	run "$RDBLAT" -b "${DB_BENCH:-/usr/bin/db_bench}"
-	one_line_error 1 "links RocksDB dynamically"
+	local bench=${DB_BENCH:-/usr/bin/db_bench} lib
+	[ -x "$bench" ] || skip "db_bench (rocksdb-tools) not installed"
+	lib=$(readlink -f "$(ldd "$bench" | awk '/librocksdb/ { print $3 }')")
+	run timeout 60 "$RDBLAT" -b "$bench" -o GET 0.1 1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "Tracing latency of 1 RocksDB operations ("*") in every process using $lib (linked by $bench)... Hit Ctrl-C to end." ]]
+}
+
+@test "an executable whose librocksdb is not there: named, with the remedy" {
+	need_root
+	printf 'int rocksdb_get(void) { return 0; }\n' > "$TMP/r.c"
+	printf 'int rocksdb_get(void); int main(void) { return rocksdb_get(); }\n' > "$TMP/m.c"
+	gcc -shared -fPIC -o "$TMP/librocksdb.so.99" -Wl,-soname,librocksdb.so.99 "$TMP/r.c"
+	gcc -o "$TMP/m" "$TMP/m.c" "$TMP/librocksdb.so.99"
+	rm "$TMP/librocksdb.so.99"
+	run "$RDBLAT" -b "$TMP/m"
+	one_line_error 1 "$TMP/m links librocksdb.so.99, which was not found; use -b with its path, or -p PID"
 }
 
 @test "no kernel headers: one line with the remedy, exit 1" {

@@ -15,7 +15,8 @@ teardown() {
 	common_teardown
 }
 
-C_API_OPS=GET,TXN_GET,PUT,TXN_PUT,DELETE,TXN_DELETE,WRITE,TXN_COMMIT,ITER
+# every operation with C API functions: what c_api_total counts
+C_API_OPS=$(IFS=,; echo "${!FNS[*]}")
 
 # start_slowops OUT ARGS...: ckb-slowops in the background until attached.
 start_slowops() {

@@ -479,3 +479,30 @@ py_count() {
 		length == 300 and all(.[]; .args[0] == $f and .args[2] == $l)' "$TMP/py.out"
 	jq -e -s '.[-1].lost_events == 0' "$TMP/py.out"
 }
+
+@test "-p reads the notes of every object the process maps: libstdcxx:throw in libstdc++, counted exactly" {
+	need_root
+	[ -x "${CXX_THROW:-}" ] || skip "tests/fixtures/cxx-throw not built"
+	local lib n=2500
+	lib=$(ldd "$CXX_THROW" | awk '/libstdc\+\+/ { print $3 }')
+	readelf -n "$lib" | grep -q 'Name: throw' ||
+		skip "$lib has no libstdcxx USDT probes"
+	"$CXX_THROW" "$n" > "$TMP/x.out" &
+	BGPIDS="$BGPIDS $!"
+	local pid=$!
+	wait_for 10 grep -q '^ready' "$TMP/x.out"
+	# the executable has no probes of its own
+	! readelf -n "$CXX_THROW" | grep -q stapsdt
+	run "$CKB_USDT" -l -p "$pid"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$(realpath "$lib"):"* ]]
+	[[ "$output" == *"libstdcxx:throw "* ]]
+	start_usdt c -p "$pid" -j libstdcxx:throw libstdcxx:catch
+	kill -USR1 "$pid"
+	wait_for 30 grep -q '"throws"' "$TMP/x.out"
+	stop_usdt INT
+	cat "$TMP/x.out"
+	jq -e -s --argjson n "$n" '.[-1].counts["libstdcxx:throw"] == $n and
+		.[-1].counts["libstdcxx:catch"] == $n' "$TMP/c.out"
+}

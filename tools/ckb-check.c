@@ -698,43 +698,21 @@ static void check_target(struct state *s)
 			    s->t.exe_shown);
 		for (i = 0; i < s->t.nlibs; i++) {
 			n = strlen(c.detail);
-			snprintf(c.detail + n, sizeof(c.detail) - n, ", maps %s",
-				 s->t.libs[i]);
+			snprintf(c.detail + n, sizeof(c.detail) - n, ", %s %s",
+				 s->t.pid ? "maps" : "links", s->t.libs_shown[i]);
 		}
 	}
 	emit(s, &c);
 }
 
-static int core_mask(void)
-{
-	int i, m = 0;
-
-	for (i = 0; i < catalog_nops; i++)
-		if (catalog_ops[i].core)
-			m |= 1 << i;
-	return m;
-}
-
-/* Why nothing resolved: ckb-rdblat's own explanations. */
+/* Why nothing resolved: ckb-rdblat's own explanation. */
 static void unresolved(struct state *s, struct check *c)
 {
-	const struct elf_file *exe = &s->r.files[0];
-	const char *who = s->t.exe_shown;
+	char what[1024], remedy[PATH_MAX + 64];
 
-	if (!s->t.pid && (elf_imports_prefix(exe, "rocksdb_") ||
-			  elf_imports_prefix(exe, "_ZN7rocksdb")))
-		set(c, ST_FAIL, "use -b with its librocksdb.so, or -p PID",
-		    "%s links RocksDB dynamically", who);
-	else if (!exe->has_symtab && elf_contains(exe, "rocksdb"))
-		set(c, ST_FAIL, "use a build that keeps .symtab",
-		    "no RocksDB symbols in %s (stripped?)", who);
-	else if (s->t.pid)
-		set(c, ST_FAIL, "pass the node's PID", "process %d (%s) uses "
-		    "no RocksDB: no RocksDB symbols in its executable or "
-		    "mapped libraries", s->t.pid, who);
-	else
-		set(c, ST_FAIL, "pass the node executable",
-		    "no RocksDB symbols in %s; it does not use RocksDB", who);
+	catalog_explain(&s->r, &s->t, catalog_default_mask(), what,
+			sizeof(what), remedy, sizeof(remedy));
+	set(c, ST_FAIL, remedy, "%s", what);
 }
 
 static void list_ops(char *buf, size_t len, uint32_t mask)
@@ -750,7 +728,7 @@ static void list_ops(char *buf, size_t len, uint32_t mask)
 
 static void resolved_ok(struct state *s, struct check *c)
 {
-	uint32_t core = (uint32_t)core_mask();
+	uint32_t core = catalog_core(&s->r);
 	uint32_t missing = resolution_missing(&s->r, core);
 	char names[128], hint[PATH_MAX + 32];
 	int i, sites = 0, ncore = __builtin_popcount(core);

@@ -18,29 +18,36 @@
 #include "../src/histo.h"
 #include "../src/report.h"
 #include "../src/rocksdb.h"
+#include "../src/unprobed.h"
 #include "../src/util.h"
 #include "rdblat.bpf.inc"
 
 
 static const char usage_text[] =
-"USAGE: ckb-rdblat [-p PID | -b PATH] [-i SEC] [-d SEC] [-o OPS] [-T] [-m|-u]\n"
-"                  [-j] [-H] [-v] [--ebpf] [interval [count]]\n"
+"USAGE: ckb-rdblat [-p PID] [-b PATH] [-i SEC] [-d SEC] [-o OPS] [-T] [-m|-u]\n"
+"                  [-e] [-j] [-H] [-v] [--ebpf] [interval [count]]\n"
 "\n"
 "Per-operation RocksDB latency of a running node: count, ops/s, avg, p50,\n"
 "p99, max and bytes for each operation seen, every interval.\n"
 "\n"
-"  -p, --pid PID       trace this process only\n"
+"  -p, --pid PID       trace this process only: its executable and every\n"
+"                      object it maps that holds RocksDB\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
-"                      mapping this shared library (librocksdb.so)\n"
+"                      mapping this shared library or plugin; with -p,\n"
+"                      only this object, in that process\n"
 "                      (neither: the one process named \"ckb\")\n"
 "  -i, --interval SEC  seconds between reports (default 1)\n"
 "  -d, --duration SEC  stop after SEC seconds\n"
 "  -o, --ops LIST      only these operations, comma separated:\n"
-"                      GET,TXN_GET,PUT,TXN_PUT,DELETE,TXN_DELETE,WRITE,\n"
-"                      TXN_COMMIT,ITER,FLUSH,COMPACTION,STALL\n"
+"                      GET,TXN_GET,TXN_GET_FOR_UPDATE,PUT,TXN_PUT,DELETE,\n"
+"                      TXN_DELETE,WRITE,TXN_COMMIT,TXN_ROLLBACK,ITER,\n"
+"                      ITER_SEEK,ITER_NEXT,INGEST,FLUSH,COMPACTION,\n"
+"                      STALL_DELAY,STALL_STOP (STALL: both; all: every\n"
+"                      one; ITER_NEXT is off unless named here)\n"
 "  -T, --timestamp     print the wall-clock time above each report\n"
 "  -m, --milliseconds  latencies in milliseconds\n"
 "  -u, --microseconds  latencies in microseconds (the default)\n"
+"  -e, --outcomes      add HIT, MISS and ERR columns to the table\n"
 "  -j, --json          JSON lines (latencies always in nanoseconds)\n"
 "  -H, --histogram     add a latency histogram per operation\n"
 "  -v, --verbose       show the resolved symbols, offsets and compiler output\n"
@@ -67,6 +74,7 @@ struct opts {
 	bool json;
 	bool hist;
 	bool ebpf;
+	bool outcomes;
 	double div;
 	const char *unit;
 };
@@ -105,6 +113,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		{ "timestamp", no_argument, NULL, 'T' },
 		{ "milliseconds", no_argument, NULL, 'm' },
 		{ "microseconds", no_argument, NULL, 'u' },
+		{ "outcomes", no_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "histogram", no_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -118,8 +127,8 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	o->interval = 1;
 	o->div = 1e3;
 	o->unit = "us";
-	ss->mask = (1u << OP_COUNT) - 1;
-	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmujHvh", longs,
+	ss->mask = catalog_default_mask();
+	while ((c = getopt_long(argc, argv, "p:b:i:d:o:TmuejHvh", longs,
 				NULL)) != -1) {
 		if (rocksdb_opt(ss, c, optarg))
 			continue;
@@ -133,6 +142,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		case 'T': o->timestamp = true; break;
 		case 'm': o->div = 1e6; o->unit = "ms"; break;
 		case 'u': o->div = 1e3; o->unit = "us"; break;
+		case 'e': o->outcomes = true; break;
 		case 'j': o->json = true; break;
 		case 'H': o->hist = true; break;
 		case 'v': verbose = 1; break;
@@ -158,8 +168,8 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 
 static void print_ebpf(void)
 {
-	printf("// cflags: -DDEDUP=<0, or 1 when both the C API and the C++ "
-	       "layer are attached>\n");
+	printf("// cflags: -DDEDUP=<0, or 1 when entry points of one operation "
+	       "can nest (any C++ layer attached)>\n");
 	fputs(rdblat_bpf_text, stdout);
 }
 
@@ -180,6 +190,9 @@ static int read_hists(struct state *s, struct op_hist *now)
 			now[op].sum_ns += h->sum_ns;
 			now[op].bytes += h->bytes;
 			now[op].bytes_known += h->bytes_known;
+			now[op].items += h->items;
+			for (k = 0; k < 4; k++)
+				now[op].outcome[k] += h->outcome[k];
 			for (k = 0; k < HIST_NBUCKETS; k++)
 				now[op].slot[k] += h->slot[k];
 		}
@@ -213,6 +226,9 @@ static void delta(struct op_hist *d, const struct op_hist *now,
 	d->sum_ns = now->sum_ns - prev->sum_ns;
 	d->bytes = now->bytes - prev->bytes;
 	d->bytes_known = now->bytes_known - prev->bytes_known;
+	d->items = now->items - prev->items;
+	for (k = 0; k < 4; k++)
+		d->outcome[k] = now->outcome[k] - prev->outcome[k];
 	for (k = 0; k < HIST_NBUCKETS; k++)
 		d->slot[k] = now->slot[k] - prev->slot[k];
 }
@@ -225,11 +241,31 @@ static double pct(const struct op_hist *d, uint64_t max, double p)
 	return max && v > (double)max ? (double)max : v;
 }
 
+/* The HIT, MISS and ERR cells of an op, "-" where it has none. */
+static void outcome_cells(const struct op_hist *d, int op, char cells[3][24])
+{
+	enum results r = catalog_ops[op].results;
+
+	snprintf(cells[0], 24, "-");
+	snprintf(cells[1], 24, "-");
+	snprintf(cells[2], 24, "-");
+	if (r == RESULTS_READ) {
+		snprintf(cells[0], 24, "%llu",
+			 (unsigned long long)d->outcome[OUT_OK]);
+		snprintf(cells[1], 24, "%llu",
+			 (unsigned long long)d->outcome[OUT_MISS]);
+	}
+	if (r != RESULTS_NONE)
+		snprintf(cells[2], 24, "%llu",
+			 (unsigned long long)d->outcome[OUT_ERROR]);
+}
+
 static void print_table(const struct state *s, const struct op_hist *d,
 			const uint64_t *max, double secs)
 {
-	char avg[16], p50[16], p99[16], mx[16], by[16], ts[16];
-	const struct op_info *oi;
+	char avg[16], p50[16], p99[16], mx[16], by[16], ts[16], cells[3][24];
+	char names[512];
+	uint32_t unprobed = rocksdb_unprobed(&s->ss);
 	bool any = false;
 	int op;
 
@@ -240,12 +276,15 @@ static void print_table(const struct state *s, const struct op_hist *d,
 	for (op = 0; op < OP_COUNT; op++) {
 		if (!(s->ss.mask & (1u << op)) || !d[op].count)
 			continue;
-		if (!any)
-			printf("%-10s %8s %8s %8s %8s %8s %8s %7s\n", "OP",
+		if (!any) {
+			printf("%-18s %7s %8s %7s %7s %7s %7s %7s", "OP",
 			       "COUNT", "OPS/S", "AVG", "P50", "P99", "MAX",
 			       "BYTES");
+			if (s->o.outcomes)
+				printf(" %7s %7s %5s", "HIT", "MISS", "ERR");
+			printf("\n");
+		}
 		any = true;
-		oi = &catalog_ops[op];
 		fmt_latency(avg, sizeof(avg),
 			    (double)d[op].sum_ns / (double)d[op].count,
 			    s->o.div);
@@ -258,14 +297,23 @@ static void print_table(const struct state *s, const struct op_hist *d,
 			fmt_bytes(by, sizeof(by), d[op].bytes);
 		else
 			strcpy(by, "-");
-		printf("%-10s %8llu %8.1f %8s %8s %8s %8s %7s\n", oi->name,
-		       (unsigned long long)d[op].count,
+		printf("%-18s %7llu %8.1f %7s %7s %7s %7s %7s",
+		       catalog_ops[op].name, (unsigned long long)d[op].count,
 		       (double)d[op].count / secs, avg, p50, p99, mx, by);
+		if (s->o.outcomes) {
+			outcome_cells(&d[op], op, cells);
+			printf(" %7s %7s %5s", cells[0], cells[1], cells[2]);
+		}
+		printf("\n");
 	}
 	if (!any)
 		printf("no RocksDB operations in the last %.1f s\n", secs);
 	else
-		printf("%-10s latencies in %s\n", "", s->o.unit);
+		printf("%-18s latencies in %s\n", "", s->o.unit);
+	if (unprobed) {
+		catalog_op_list(unprobed, ", ", names, sizeof(names));
+		printf("%-18s not probed: %s\n", "", names);
+	}
 	if (s->o.hist) {
 		for (op = 0; op < OP_COUNT; op++) {
 			if (!(s->ss.mask & (1u << op)) || !d[op].count)
@@ -277,6 +325,24 @@ static void print_table(const struct state *s, const struct op_hist *d,
 		}
 	}
 	printf("\n");
+}
+
+/* ,"hits":N,"misses":N,"errors":N as far as the op has them, and its
+ * item count under the op's own name ("files", "keys"). */
+static void json_details(const struct op_hist *d, int op)
+{
+	enum results r = catalog_ops[op].results;
+
+	if (r == RESULTS_READ)
+		printf(",\"hits\":%llu,\"misses\":%llu",
+		       (unsigned long long)d->outcome[OUT_OK],
+		       (unsigned long long)d->outcome[OUT_MISS]);
+	if (r != RESULTS_NONE)
+		printf(",\"errors\":%llu",
+		       (unsigned long long)d->outcome[OUT_ERROR]);
+	if (catalog_ops[op].items)
+		printf(",\"%s\":%llu", catalog_ops[op].items,
+		       (unsigned long long)d->items);
 }
 
 static void print_json(const struct state *s, const struct op_hist *d,
@@ -302,10 +368,12 @@ static void print_json(const struct state *s, const struct op_hist *d,
 		       pct(&d[op], max[op], 50), pct(&d[op], max[op], 99),
 		       (unsigned long long)max[op]);
 		if (d[op].bytes_known)
-			printf("\"bytes\":%llu}\n",
+			printf("\"bytes\":%llu",
 			       (unsigned long long)d[op].bytes);
 		else
-			printf("\"bytes\":null}\n");
+			printf("\"bytes\":null");
+		json_details(&d[op], op);
+		printf("}\n");
 		if (!s->o.hist)
 			continue;
 		printf("{\"type\":\"hist\",\"op\":\"%s\",\"unit\":\"ns\","
@@ -351,6 +419,7 @@ static int report(struct state *s, double secs)
 static void summary(struct state *s, const char *reason)
 {
 	uint64_t drops[DROP_COUNT];
+	uint32_t unprobed = rocksdb_unprobed(&s->ss);
 	int op;
 	bool first = true;
 
@@ -362,9 +431,13 @@ static void summary(struct state *s, const char *reason)
 		for (op = 0; op < OP_COUNT; op++) {
 			if (!(s->ss.mask & (1u << op)))
 				continue;
-			printf("%s\"%s\":%llu", first ? "" : ",",
-			       catalog_ops[op].name,
-			       (unsigned long long)s->total[op].count);
+			printf("%s\"%s\":", first ? "" : ",",
+			       catalog_ops[op].name);
+			if (unprobed & (1u << op))
+				printf("null");
+			else
+				printf("%llu", (unsigned long long)
+				       s->total[op].count);
 			first = false;
 		}
 		printf("},\"unmatched_returns\":%llu,\"lost_map_full\":%llu,"
@@ -403,7 +476,9 @@ static void announce(const struct state *s)
 		printf("%s\"%s\"", first ? "" : ",", catalog_ops[op].name);
 		first = false;
 	}
-	printf("]}\n");
+	printf("]");
+	rocksdb_json_unprobed(&s->ss, stdout);
+	printf("}\n");
 	fflush(stdout);
 }
 

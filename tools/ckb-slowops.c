@@ -32,7 +32,7 @@
 #define DWARF_PAGES 512	/* default buffer with DWARF stacks: 2 MiB */
 
 static const char usage_text[] =
-"USAGE: ckb-slowops [-p PID | -b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
+"USAGE: ckb-slowops [-p PID] [-b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
 "                   [--flame FILE.html] [--stack MODE] [--stack-size BYTES]\n"
 "                   [-d SEC] [--buffer-pages N] [--perf-buffer] [-v] [--ebpf]\n"
 "                   [min_us]\n"
@@ -42,9 +42,11 @@ static const char usage_text[] =
 "\n"
 "  min_us              threshold in microseconds (0: every operation)\n"
 "  -m, --min-ms MS     threshold in milliseconds\n"
-"  -p, --pid PID       trace this process only\n"
+"  -p, --pid PID       trace this process only (every object it maps\n"
+"                      that holds RocksDB)\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
-"                      mapping this shared library\n"
+"                      mapping this shared library or plugin; with -p,\n"
+"                      only this object, in that process\n"
 "                      (neither: the one process named \"ckb\")\n"
 "  -o, --ops LIST      only these operations, comma separated (as ckb-rdblat)\n"
 "  -T, --timestamp     wall-clock time of each operation's return\n"
@@ -160,7 +162,7 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 	o->threshold_ns = 10000000;
 	o->pages = 256;
 	o->stack_bytes = DEFAULT_STACK_BYTES;
-	ss->mask = (1u << OP_COUNT) - 1;
+	ss->mask = catalog_default_mask();
 	while ((c = getopt_long(argc, argv, "p:b:m:o:TjUfd:vh", longs,
 				NULL)) != -1) {
 		if (rocksdb_opt(ss, c, optarg))

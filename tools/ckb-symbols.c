@@ -27,7 +27,8 @@ static const char usage_text[] =
 "RocksDB is linked, the symbol, address, file offset and size of every\n"
 "catalog row (rows ckb-rdblat attaches are marked *), and USDT probes.\n"
 "\n"
-"  -p, --pid PID       the executable and librocksdb libraries of a process\n"
+"  -p, --pid PID       a process: its executable and every object it maps\n"
+"                      that holds RocksDB (library, plugin)\n"
 "  -a, --all           also list every rocksdb_* and rocksdb:: function\n"
 "  -j, --json          one JSON document\n"
 "  -h, --help          this text\n"
@@ -38,9 +39,10 @@ static const char usage_text[] =
 "  ckb-symbols -j ckb | jq .catalog    # JSON\n"
 "  ckb-symbols -a /usr/lib/x86_64-linux-gnu/librocksdb.so.7.8\n"
 "\n"
-"Exit status: 0 every core operation (GET, TXN_GET, TXN_PUT, TXN_COMMIT,\n"
-"WRITE) resolves, 3 some do not, 2 bad usage or input (missing file, not\n"
-"ELF, truncated ELF, no such process), 1 other errors.\n";
+"Exit status: 0 every core operation of the target's layer resolves (C API:\n"
+"GET, TXN_GET, TXN_PUT, TXN_COMMIT, WRITE; C++: GET, WRITE, ITER, and the\n"
+"TXN_ ones with a TransactionDB), 3 some do not, 2 bad usage or input\n"
+"(missing file, not ELF, truncated ELF, no such process), 1 other errors.\n";
 
 struct opts {
 	pid_t pid;
@@ -69,8 +71,6 @@ struct state {
 	struct target t;
 	struct resolution r;
 	struct file_info info[CATALOG_MAX_FILES];
-	char needed[128];		/* librocksdb* in DT_NEEDED, or "" */
-	char needed_path[PATH_MAX];	/* where it was found, or "" */
 	const char *linkage;
 	bool foreign;
 	uint32_t probed;		/* ops with a resolved, attached row */
@@ -181,94 +181,6 @@ static int open_error(const struct state *s, int err)
 	return 1;
 }
 
-static bool is_rocksdb_soname(const char *name)
-{
-	return strncmp(name, "librocksdb", 10) == 0 && strstr(name, ".so");
-}
-
-static void origin_dir(const char *exe, char *out, size_t len)
-{
-	const char *slash = strrchr(exe, '/');
-
-	snprintf(out, len, "%.*s", slash ? (int)(slash - exe) : 1,
-		 slash ? exe : ".");
-}
-
-/* Search one colon-separated list of directories ($ORIGIN expanded). */
-static bool search_dirs(struct state *s, const char *list)
-{
-	char dirs[PATH_MAX], origin[PATH_MAX], dir[PATH_MAX], *tok, *save;
-
-	snprintf(dirs, sizeof(dirs), "%s", list);
-	origin_dir(s->t.exe, origin, sizeof(origin));
-	for (tok = strtok_r(dirs, ":", &save); tok;
-	     tok = strtok_r(NULL, ":", &save)) {
-		if (strncmp(tok, "$ORIGIN", 7) == 0)
-			snprintf(dir, sizeof(dir), "%s%s", origin, tok + 7);
-		else
-			snprintf(dir, sizeof(dir), "%s", tok);
-		if (snprintf(s->needed_path, sizeof(s->needed_path), "%s/%s",
-			     dir, s->needed) < (int)sizeof(s->needed_path) &&
-		    access(s->needed_path, R_OK) == 0)
-			return true;
-	}
-	s->needed_path[0] = '\0';
-	return false;
-}
-
-/* DT_NEEDED librocksdb*, and its DT_RUNPATH / DT_RPATH. */
-static void read_needed(struct state *s, const struct elf_file *f,
-			char *runpath, size_t len)
-{
-	Elf_Scn *scn = NULL;
-	Elf_Data *d;
-	GElf_Shdr sh;
-	GElf_Dyn dyn;
-	const char *str;
-	size_t i;
-
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC ||
-		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-			continue;
-		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			if (!gelf_getdyn(d, (int)i, &dyn))
-				break;
-			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RUNPATH &&
-			    dyn.d_tag != DT_RPATH)
-				continue;
-			str = elf_strptr(f->elf, sh.sh_link, dyn.d_un.d_val);
-			if (!str)
-				continue;
-			if (dyn.d_tag != DT_NEEDED)
-				snprintf(runpath, len, "%s", str);
-			else if (is_rocksdb_soname(str) && !s->needed[0])
-				snprintf(s->needed, sizeof(s->needed), "%s", str);
-		}
-	}
-}
-
-/* A dynamically linked executable given by path: find its librocksdb
- * the way the dynamic linker would (run path, then the system
- * directories), so its rows resolve as they would in a running process. */
-static void follow_needed(struct state *s, const struct elf_file *f)
-{
-	static const char system_dirs[] =
-		"/usr/local/lib:/usr/local/lib/x86_64-linux-gnu:"
-		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
-		"/lib64:/usr/lib64:/lib:/usr/lib";
-	char runpath[PATH_MAX] = "";
-
-	read_needed(s, f, runpath, sizeof(runpath));
-	if (s->t.pid || !s->needed[0] || elf_is_library(f))
-		return;
-	if (!(runpath[0] && search_dirs(s, runpath)) &&
-	    !search_dirs(s, system_dirs))
-		return;
-	if (realpath(s->needed_path, s->t.libs[0]))
-		s->t.nlibs = 1;
-}
-
 static int add_func(struct file_info *fi, const char *name, char *demangled,
 		    uint64_t addr, uint64_t size, bool defined)
 {
@@ -292,14 +204,13 @@ static int scan_cb(const char *name, uint64_t addr, uint64_t size,
 		   bool defined, void *arg)
 {
 	char *d;
-	int status = 0;
 
 	if (strncmp(name, "rocksdb_", 8) == 0)
 		return add_func(arg, name, NULL, addr, size, defined);
 	if (name[0] != '_' || name[1] != 'Z' || !strstr(name, "7rocksdb"))
 		return 0;
-	d = __cxa_demangle(name, NULL, NULL, &status);
-	if (!d || status != 0 || strncmp(d, "rocksdb::", 9) != 0) {
+	d = cxx_demangle(name);
+	if (!d || strncmp(d, "rocksdb::", 9) != 0) {
 		free(d);
 		return 0;
 	}
@@ -375,49 +286,55 @@ static int count_usdt(const struct usdt_note *n, void *arg)
 	return 0;
 }
 
+static bool is_librocksdb(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strncmp(base, "librocksdb", 10) == 0;
+}
+
+/* Does file i hold a resolved timing row? */
+static bool file_has_rows(const struct state *s, int file)
+{
+	int i;
+
+	for (i = 0; i < s->r.nhits; i++)
+		if (s->r.hits[i].file == file && s->r.hits[i].nsites &&
+		    !catalog_row_aux(s->r.hits[i].row))
+			return true;
+	return false;
+}
+
+/* static: in the executable; library: librocksdb itself; embedded: in
+ * another shared object (a plugin, a JNI library); dynamic: the program
+ * uses a librocksdb found or mapped beside it. */
 static const char *link_kind(struct state *s)
 {
 	const struct elf_file *exe = &s->r.files[0];
 	const struct file_info *fi = &s->info[0];
+	int i;
 
-	if (fi->ncapi + fi->ncxx && elf_is_library(exe))
-		return "library";
-	if (s->needed[0] || s->t.nlibs)
+	if (file_has_rows(s, 0))
+		return !elf_is_library(exe) ? "static" :
+		       is_librocksdb(s->t.exe_shown) ? "library" : "embedded";
+	for (i = 1; i < s->r.nfiles; i++)
+		if (file_has_rows(s, i) && !is_librocksdb(s->r.shown[i]))
+			return "embedded";
+	if (s->t.needed[0] || s->t.nlibs)
 		return "dynamic";
-	if (fi->ncapi + fi->ncxx)
-		return "static";
 	if (fi->nimports)
 		return "dynamic";
-	if (!exe->has_symtab && elf_contains(exe, "rocksdb"))
+	if (!exe->has_symtab && !exe->debug_elf && elf_contains(exe, "rocksdb"))
 		return "stripped";
 	return "absent";
 }
 
 static void compute_probed(struct state *s)
 {
-	const struct catalog_hit *h;
-	int i;
+	uint32_t all = (1u << catalog_nops) - 1;
 
-	s->probed = 0;
-	if (s->foreign)
-		return;
-	for (i = 0; i < s->r.nhits; i++) {
-		h = &s->r.hits[i];
-		if (h->nsites && h->row->layer != LAYER_TALLY &&
-		    catalog_row_wanted(s->r.choice, h->row))
-			s->probed |= 1u << h->row->op;
-	}
-}
-
-static uint32_t core_mask(void)
-{
-	uint32_t m = 0;
-	int i;
-
-	for (i = 0; i < catalog_nops; i++)
-		if (catalog_ops[i].core)
-			m |= 1u << i;
-	return m;
+	s->probed = s->foreign ? 0 : all & ~resolution_missing(&s->r, all);
 }
 
 static int analyse(struct state *s)
@@ -428,7 +345,6 @@ static int analyse(struct state *s)
 	err = elf_open(&exe, s->t.exe);
 	if (err)
 		return open_error(s, err);
-	follow_needed(s, &exe);
 	elf_close(&exe);
 	err = catalog_resolve_all(&s->r, &s->t);
 	if (err)
@@ -480,7 +396,8 @@ static const char *type_name(const struct elf_file *f)
 
 static const char *layer_short(enum layer l)
 {
-	static const char *const names[] = { "capi", "cxx", "bg", "tally" };
+	static const char *const names[] = { "capi", "cxx", "bg", "tally",
+					     "cxxaux", "bgaux" };
 
 	return names[l];
 }
@@ -488,16 +405,44 @@ static const char *layer_short(enum layer l)
 /* A path under /proc/PID/root as the process sees it. */
 static const char *shown_path(const struct state *s, int file)
 {
-	const char *p = s->r.files[file].path;
-	char prefix[64];
-	size_t n;
+	return s->r.shown[file];
+}
 
-	if (file == 0)
-		return s->t.exe_shown;
-	n = (size_t)snprintf(prefix, sizeof(prefix), "/proc/%d/root", s->t.pid);
-	if (s->t.pid && strncmp(p, prefix, n) == 0 && p[n] == '/')
-		return p + n;
-	return p;
+/* A path under /proc/PID/root as the process sees it. */
+static const char *in_process(const char *path)
+{
+	int pid, used = 0;
+
+	if (sscanf(path, "/proc/%d/root%n", &pid, &used) == 1 && used &&
+	    path[used] == '/')
+		return path + used;
+	return path;
+}
+
+/* The file the symbols of file i were read from, as its user knows it. */
+static const char *symbols_path(const struct state *s, int i)
+{
+	const struct elf_file *f = &s->r.files[i];
+
+	return f->debug_elf ? in_process(f->debug_path) : shown_path(s, i);
+}
+
+/* Where a file's symbols were read: its own tables or a debug file. */
+static const char *symbols_from(const struct elf_file *f, char *buf,
+				size_t len)
+{
+	if (f->debug_elf)
+		snprintf(buf, len, "%s (%s)", in_process(f->debug_path),
+			 f->debug_how);
+	else if (f->has_symtab)
+		snprintf(buf, len, ".symtab and .dynsym");
+	else if (f->has_dynsym)
+		snprintf(buf, len, ".dynsym only: .symtab stripped, no debug "
+			 "file found%s%s", f->debuglink[0] ? " for " : "",
+			 f->debuglink);
+	else
+		snprintf(buf, len, "none");
+	return buf;
 }
 
 static const char *base_name(const char *path)
@@ -541,7 +486,7 @@ static void text_file(const struct state *s, int i)
 	const struct elf_file *f = &s->r.files[i];
 	const struct file_info *fi = &s->info[i];
 	const char *m = machine_name(f->machine);
-	char sz[16];
+	char sz[16], buf[PATH_MAX + 64];
 
 	fmt_bytes(sz, sizeof(sz), f->file_size);
 	printf("%-10s  %s\n", "file", shown_path(s, i));
@@ -562,31 +507,39 @@ static void text_file(const struct state *s, int i)
 		printf("%-10s  no (stripped)\n", ".symtab");
 	printf("%-10s  %zu symbols\n", ".dynsym", fi->ndynsym);
 	printf("%-10s  %s\n", "DWARF", f->has_debug ? "yes (.debug_info)" : "no");
+	if (f->debuglink[0])
+		printf("%-10s  %s\n", "debuglink", f->debuglink);
+	printf("%-10s  %s\n", "symbols", symbols_from(f, buf, sizeof(buf)));
 }
 
 static void text_linkage(const struct state *s)
 {
 	const struct file_info *fi = &s->info[0];
-	const char *table = s->r.files[0].has_symtab ? ".symtab" : ".dynsym";
+	const char *table = s->r.files[0].has_symtab ? ".symtab" :
+			    s->r.files[0].debug_elf ? "its debug file" :
+						      ".dynsym";
 	int i;
 
-	if (!strcmp(s->linkage, "static") || !strcmp(s->linkage, "library")) {
+	if (file_has_rows(s, 0)) {
 		printf("%-10s  %s: %d rocksdb_* and %d rocksdb:: functions "
 		       "defined in %s\n", "rocksdb", s->linkage, fi->ncapi,
 		       fi->ncxx, table);
-	} else if (!strcmp(s->linkage, "dynamic")) {
-		printf("%-10s  dynamic: %d imports", "rocksdb", fi->nimports);
-		if (s->needed[0])
-			printf(", NEEDED %s", s->needed);
+	} else if (!strcmp(s->linkage, "dynamic") ||
+		   !strcmp(s->linkage, "embedded")) {
+		printf("%-10s  %s: %d imports", "rocksdb", s->linkage,
+		       fi->nimports);
+		if (s->t.needed[0])
+			printf(", NEEDED %s", s->t.needed);
 		for (i = 1; i < s->r.nfiles; i++)
 			printf(", %s %s", s->t.pid ? "mapped" : "found",
 			       shown_path(s, i));
-		if (s->needed[0] && !s->t.pid && s->r.nfiles == 1)
+		if (s->t.needed[0] && !s->t.pid && s->r.nfiles == 1)
 			printf(" (not found)");
 		printf("\n");
 	} else if (!strcmp(s->linkage, "stripped")) {
-		printf("%-10s  unknown: no .symtab, but the file mentions "
-		       "rocksdb (a stripped static build?)\n", "rocksdb");
+		printf("%-10s  unknown: no .symtab and no debug file, but the "
+		       "file mentions rocksdb (a stripped static build?)\n",
+		       "rocksdb");
 	} else {
 		printf("%-10s  absent: no rocksdb symbols\n", "rocksdb");
 	}
@@ -598,62 +551,97 @@ static void text_layer(const struct state *s)
 		printf("%-10s  none: ckb-rdblat probes x86-64 ELF64 programs "
 		       "only\n", "layer");
 	else
-		printf("%-10s  %s (rows marked * are what ckb-rdblat%s "
-		       "attaches)\n", "layer", layer_choice_name(s->r.choice),
-		       !strcmp(s->linkage, "dynamic") && !s->t.pid ?
-		       " -p PID" : "");
+		printf("%-10s  %s (rows marked * are what ckb-rdblat "
+		       "attaches)\n", "layer", layer_choice_name(s->r.choice));
 }
 
-static void text_row(const struct state *s, int row, int symw)
+#define SYMW 58
+
+/* A row's symbol for the table: rocksdb:: and std::string spelled short
+ * inside the parameter list, cut at SYMW columns. */
+static const char *short_symbol(const char *sym, char *buf, size_t len)
+{
+	static const char *const longs[] = {
+		"std::__cxx11::basic_string<char, std::char_traits<char>, "
+		"std::allocator<char> >", "std::__cxx11::basic_string<char",
+		"rocksdb::",
+	};
+	static const char *const shorts[] = { "string", "string", "" };
+	const char *paren = strchr(sym, '(');
+	size_t n = 0, k;
+
+	while (*sym && n + 1 < len) {
+		for (k = 0; paren && sym > paren && k < ARRAY_SIZE(longs); k++)
+			if (strncmp(sym, longs[k], strlen(longs[k])) == 0)
+				break;
+		if (paren && sym > paren && k < ARRAY_SIZE(longs)) {
+			n += (size_t)snprintf(buf + n, len - n, "%s",
+					      shorts[k]);
+			sym += strlen(longs[k]);
+			continue;
+		}
+		buf[n++] = *sym++;
+	}
+	buf[n < len ? n : len - 1] = '\0';
+	if (strlen(buf) > SYMW)
+		strcpy(buf + SYMW - 3, "...");
+	return buf;
+}
+
+static void text_row(const struct state *s, int row)
 {
 	const struct catalog_row *cr = &catalog_rows[row];
-	const struct catalog_hit *h = hit_of(s, row);
-	char mark = row_probed(s, row) ? '*' : ' ';
-	int k;
+	const struct catalog_hit *h;
+	char mark = row_probed(s, row) ? '*' : ' ', sym[256];
+	int i, k;
+	bool any = false;
 
-	if (!h) {
-		printf("%c %-10s %-5s %-*s  missing\n", mark,
-		       catalog_ops[cr->op].name, layer_short(cr->layer), symw,
-		       cr->symbol);
-		return;
+	short_symbol(cr->symbol, sym, sizeof(sym));
+	for (i = 0; i < s->r.nhits; i++) {
+		h = &s->r.hits[i];
+		if (h->row != cr)
+			continue;
+		for (k = 0; k < h->nsites; k++) {
+			printf("%c %-18s %-6s %-*s  0x%-9llx 0x%-9llx %7llu",
+			       mark, catalog_ops[cr->op].name,
+			       layer_short(cr->layer), SYMW, sym,
+			       (unsigned long long)h->addr[k],
+			       (unsigned long long)h->offset[k],
+			       (unsigned long long)h->size[k]);
+			if (s->r.nfiles > 1)
+				printf("  %s", base_name(shown_path(s, h->file)));
+			printf("\n");
+			any = true;
+		}
 	}
-	for (k = 0; k < h->nsites; k++) {
-		printf("%c %-10s %-5s %-*s  0x%-9llx 0x%-9llx %7llu", mark,
-		       catalog_ops[cr->op].name, layer_short(cr->layer), symw,
-		       cr->symbol, (unsigned long long)h->addr[k],
-		       (unsigned long long)h->offset[k],
-		       (unsigned long long)h->size[k]);
-		if (s->r.nfiles > 1)
-			printf("  %s", base_name(shown_path(s, h->file)));
-		printf("\n");
-	}
+	if (!any)
+		printf("%c %-18s %-6s %-*s  missing\n", mark,
+		       catalog_ops[cr->op].name, layer_short(cr->layer), SYMW,
+		       sym);
 }
 
 static void text_catalog(const struct state *s)
 {
-	int i, symw = 6, n;
+	int i;
 
-	for (i = 0; i < catalog_nrows; i++) {
-		n = (int)strlen(catalog_rows[i].symbol);
-		symw = n > symw ? n : symw;
-	}
-	printf("\n  %-10s %-5s %-*s  %-11s %-11s %7s%s\n", "OP", "LAYER", symw,
-	       "SYMBOL", "ADDRESS", "OFFSET", "SIZE",
+	printf("\n  %-18s %-6s %-*s  %-11s %-11s %7s%s\n", "OP", "LAYER",
+	       SYMW, "SYMBOL", "ADDRESS", "OFFSET", "SIZE",
 	       s->r.nfiles > 1 ? "  FILE" : "");
 	for (i = 0; i < catalog_nrows; i++)
-		text_row(s, i, symw);
+		text_row(s, i);
 }
 
 static void text_core(const struct state *s)
 {
-	uint32_t core = core_mask(), missing = core & ~s->probed;
+	uint32_t core = catalog_core(&s->r), missing = core & ~s->probed;
 	int i, nc = 0, nok = 0;
 
 	for (i = 0; i < catalog_nops; i++) {
 		nc += !!(core & (1u << i));
 		nok += !!(core & s->probed & (1u << i));
 	}
-	printf("\n%-10s  %d/%d resolved", "core", nok, nc);
+	printf("\n%-10s  %d/%d resolved (%s layer)", "core", nok, nc,
+	       layer_choice_name(s->r.choice));
 	if (missing) {
 		printf("; missing:");
 		for (i = 0; i < catalog_nops; i++)
@@ -764,6 +752,11 @@ static void json_file(const struct state *s, int i)
 	printf("\"e_machine\":%d,", f->machine);
 	json_kv("type", type_name(f), true);
 	json_kv("build_id", f->build_id[0] ? f->build_id : NULL, true);
+	json_kv("debuglink", f->debuglink[0] ? f->debuglink : NULL, true);
+	json_kv("debug_file", f->debug_elf ? in_process(f->debug_path) : NULL,
+		true);
+	json_kv("debug_found_by", f->debug_elf ? f->debug_how : NULL, true);
+	json_kv("symbols_from", symbols_path(s, i), true);
 	printf("\"size\":%llu,\"symtab\":%s,\"symtab_symbols\":%zu,"
 	       "\"dynsym_symbols\":%zu,\"dwarf\":%s,\"rocksdb_functions\":%d,"
 	       "\"rocksdb_cxx_functions\":%d,\"rocksdb_imports\":%d,"
@@ -811,17 +804,51 @@ static void json_ops(uint32_t mask)
 	printf("]");
 }
 
-/* The operations: name, core, and the ops whose probes it needs. */
-static void json_op_table(void)
+/* The operations: name, whether it is core to this target's layer, the
+ * ops whose probes it needs (always) and guards (with nesting: the ops
+ * whose calls make it), off by default, probed here and why not, and the
+ * symbols of each layer, so that a test or a script can go from an
+ * operation to its functions. */
+static void json_op_table(const struct state *s)
 {
-	int i;
+	static const struct { const char *key; enum layer l; } layers[] = {
+		{ "capi", LAYER_CAPI }, { "cxx", LAYER_CXX }, { "bg", LAYER_BG },
+	};
+	uint32_t core = catalog_core(&s->r);
+	char why[512];
+	int i, k, row;
 
 	printf("\"ops\":[");
 	for (i = 0; i < catalog_nops; i++) {
-		printf("%s{\"name\":\"%s\",\"core\":%s,\"needs\":", i ? "," : "",
-		       catalog_ops[i].name,
-		       catalog_ops[i].core ? "true" : "false");
+		printf("%s{\"name\":\"%s\",\"core\":%s,\"needs\":",
+		       i ? "," : "", catalog_ops[i].name,
+		       core & (1u << i) ? "true" : "false");
 		json_ops(catalog_ops[i].needs);
+		printf(",\"guards\":");
+		json_ops(catalog_ops[i].guards);
+		printf(",\"off\":%s,\"probed\":%s,\"why\":",
+		       catalog_ops[i].off ? "true" : "false",
+		       s->probed & (1u << i) ? "true" : "false");
+		if (s->probed & (1u << i)) {
+			printf("null");
+		} else {
+			catalog_why(&s->r, &s->t, i, why, sizeof(why));
+			json_string(stdout, why);
+		}
+		for (k = 0; k < (int)ARRAY_SIZE(layers); k++) {
+			bool first = true;
+
+			printf(",\"%s\":[", layers[k].key);
+			for (row = 0; row < catalog_nrows; row++) {
+				if (catalog_rows[row].op != i ||
+				    catalog_rows[row].layer != layers[k].l)
+					continue;
+				printf("%s", first ? "" : ",");
+				json_string(stdout, catalog_rows[row].symbol);
+				first = false;
+			}
+			printf("]");
+		}
 		printf("}");
 	}
 	printf("],");
@@ -899,7 +926,7 @@ static void json_usdt(const struct state *s)
 
 static void print_json(const struct state *s)
 {
-	uint32_t core = core_mask();
+	uint32_t core = catalog_core(&s->r);
 	int i;
 
 	printf("{\"files\":[");
@@ -910,10 +937,10 @@ static void print_json(const struct state *s)
 	}
 	printf("],");
 	json_kv("rocksdb", s->linkage, true);
-	json_kv("needed", s->needed[0] ? s->needed : NULL, true);
+	json_kv("needed", s->t.needed[0] ? s->t.needed : NULL, true);
 	json_kv("layer", s->foreign ? NULL : layer_choice_name(s->r.choice),
 		true);
-	json_op_table();
+	json_op_table(s);
 	printf("\"catalog\":[");
 	for (i = 0; i < catalog_nrows; i++) {
 		if (i)
@@ -945,8 +972,8 @@ static void free_state(struct state *s)
 
 static int verdict(const struct state *s)
 {
-	uint32_t missing = core_mask() & ~s->probed;
-	char names[256] = "";
+	uint32_t missing = catalog_core(&s->r) & ~s->probed;
+	char names[256] = "", why[512];
 	int i;
 
 	const struct elf_file *exe = &s->r.files[0];
@@ -961,27 +988,24 @@ static int verdict(const struct state *s)
 	}
 	if (!missing)
 		return 0;
-	if (!strcmp(s->linkage, "stripped")) {
-		msg("no RocksDB symbols in %s (stripped?); use a build that "
-		    "keeps .symtab", s->t.exe_shown);
+	/* nothing of the core: why, as ckb-rdblat would say it */
+	if (missing == catalog_core(&s->r) && (!strcmp(s->linkage, "stripped") ||
+	    !strcmp(s->linkage, "absent") || (s->t.needed[0] &&
+					       s->r.nfiles == 1))) {
+		char what[1024], remedy[PATH_MAX + 64];
+
+		catalog_explain(&s->r, &s->t, missing, what, sizeof(what),
+				remedy, sizeof(remedy));
+		msg("%s; %s", what, remedy);
 		return EXIT_MISSING;
 	}
-	if (!strcmp(s->linkage, "absent")) {
-		msg("no RocksDB symbols in %s; it does not use RocksDB",
-		    s->t.exe_shown);
-		return EXIT_MISSING;
-	}
-	if (s->needed[0] && s->r.nfiles == 1) {
-		msg("%s links %s, which was not found; run ckb-symbols on the "
-		    "library, or use -p PID", s->t.exe_shown, s->needed);
-		return EXIT_MISSING;
-	}
-	for (i = 0; i < catalog_nops; i++)
-		if (missing & (1u << i))
-			snprintf(names + strlen(names), sizeof(names) - strlen(names),
-				 "%s%s", names[0] ? "," : "", catalog_ops[i].name);
-	msg("no symbol for core operations %s in %s; ckb-rdblat will not see "
-	    "them", names, s->t.exe_shown);
+	catalog_op_list(missing, ",", names, sizeof(names));
+	for (i = 0; i < catalog_nops && !(missing & (1u << i)); i++)
+		;
+	catalog_why(&s->r, &s->t, i, why, sizeof(why));
+	msg("no symbol for core operations %s in %s (%s layer: %s); "
+	    "ckb-rdblat will not see them", names, s->t.exe_shown,
+	    layer_choice_name(s->r.choice), why);
 	return EXIT_MISSING;
 }
 

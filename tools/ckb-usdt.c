@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -19,6 +20,7 @@
 #include "../src/events.h"
 #include "../src/report.h"
 #include "../src/run.h"
+#include "../src/ticker.h"
 #include "../src/usdt.h"
 #include "../src/util.h"
 #include "usdt.bpf.inc"
@@ -35,7 +37,8 @@ static const char usage_text[] =
 "List the USDT probes (sys/sdt.h tracepoints) of a node, count how often\n"
 "each fires every interval, or print every firing with its arguments.\n"
 "\n"
-"  -p, --pid PID       trace this process\n"
+"  -p, --pid PID       trace this process: the probes of its executable\n"
+"                      and of every library or plugin it maps\n"
 "  -b, --binary PATH   trace every process running this executable or\n"
 "                      mapping this library; or list its probes\n"
 "  -l, --list          list the probes: name, location, semaphore and\n"
@@ -77,16 +80,26 @@ struct probe_req {
 
 struct opts {
 	struct target_opts topt;
-	bool list, all, json, ebpf;
-	double interval, duration;
+	bool list, all;
+	struct cli_report r;
 	int nreqs;
 	struct probe_req reqs[MAX_REQS];
 };
 
 struct slot {
 	struct usdt_note note;
+	int file;		/* index into state.files */
 	int probe;
 	char fmt[USDT_NARGS];
+};
+
+/* An object whose notes are read: with -p, the executable and every
+ * object the process maps that has USDT notes. */
+#define MAX_FILES 32
+
+struct note_file {
+	struct elf_file elf;
+	char shown[PATH_MAX];	/* the path as the process knows it */
 };
 
 struct probe {
@@ -100,9 +113,12 @@ static const char *const map_names[] = { "counts", "specs", "lost", "events" };
 struct state {
 	struct opts o;
 	struct run run;
-	struct elf_file elf;
+	int nfiles, cur_file;
+	struct note_file files[MAX_FILES];
+	int nobjects;		/* objects looked at (-p) */
 	int nnotes;
 	struct usdt_note *notes;
+	int *note_file;		/* the file of each note */
 	int nslots;
 	struct slot slots[USDT_SLOTS];
 	int nprobes;
@@ -111,6 +127,7 @@ struct state {
 	int map_fds[NMAPS];
 	struct event_reader *rd;
 	uint64_t intervals;
+	struct ticker tk;
 	int64_t real_minus_mono;
 };
 
@@ -179,29 +196,16 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->interval = 1;
+	cli_report_init(&o->r);
 	while ((c = getopt_long(argc, argv, "p:b:laji:d:vh", longs,
 				NULL)) != -1) {
+		if (cli_report_opt(&o->r, c, optarg, usage_text, "pbla"))
+			continue;
 		switch (c) {
 		case 'p': o->topt.pid = cli_pid(optarg); break;
 		case 'b': o->topt.binary = optarg; break;
 		case 'l': o->list = true; break;
 		case 'a': o->all = true; break;
-		case 'j': o->json = true; break;
-		case 'i':
-			o->interval = cli_seconds("interval", optarg);
-			break;
-		case 'd':
-			o->duration = cli_seconds("duration", optarg);
-			break;
-		case 'v': verbose = 1; break;
-		case 'E': o->ebpf = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			fprintf(stderr, "%s: see ckb-usdt --help\n", prog_name);
-			exit(EXIT_USAGE);
 		}
 	}
 	if (o->topt.pid && o->topt.binary)
@@ -213,7 +217,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			usage_fail("more than %d probe arguments", MAX_REQS);
 		parse_req(&o->reqs[o->nreqs++], argv[optind]);
 	}
-	if (!o->ebpf && !o->topt.pid && !o->topt.binary)
+	if (!o->r.ebpf && !o->topt.pid && !o->topt.binary)
 		usage_fail("no target: pass -p PID or -b PATH");
 }
 
@@ -238,18 +242,64 @@ static int collect_note(const struct usdt_note *n, void *arg)
 {
 	struct state *s = arg;
 	struct usdt_note *p;
+	int *f;
 
 	p = realloc(s->notes, sizeof(*p) * (size_t)(s->nnotes + 1));
 	if (!p)
 		return -ENOMEM;
 	s->notes = p;
+	f = realloc(s->note_file, sizeof(*f) * (size_t)(s->nnotes + 1));
+	if (!f)
+		return -ENOMEM;
+	s->note_file = f;
+	s->note_file[s->nnotes] = s->cur_file;
 	s->notes[s->nnotes++] = *n;
+	return 0;
+}
+
+/* Read the notes of one object; keep it when it has some (the first
+ * object, the one named, is kept in any case).  0 or -errno. */
+static int add_file(struct state *s, const char *open_path,
+		    const char *shown)
+{
+	struct note_file *f = &s->files[s->nfiles];
+	int err, n;
+
+	if (s->nfiles == MAX_FILES)
+		return 0;
+	err = elf_open(&f->elf, open_path);
+	if (err)
+		return err;
+	snprintf(f->shown, sizeof(f->shown), "%s", shown);
+	s->cur_file = s->nfiles;
+	n = usdt_notes(&f->elf, collect_note, s);
+	if (n < 0 || (n == 0 && s->nfiles > 0)) {
+		elf_close(&f->elf);
+		return n < 0 ? n : 0;
+	}
+	s->nfiles++;
+	return 0;
+}
+
+static int add_mapped(const char *open_path, const char *shown, dev_t dev,
+		      ino_t ino, void *arg)
+{
+	struct state *s = arg;
+	struct stat st;
+
+	/* the executable is already in */
+	if (stat(s->run.t.exe, &st) == 0 && st.st_dev == dev &&
+	    st.st_ino == ino)
+		return 0;
+	s->nobjects++;
+	if (add_file(s, open_path, shown) < 0)
+		vmsg("cannot read the notes of %s", shown);
 	return 0;
 }
 
 static int read_notes(struct state *s)
 {
-	int err = elf_open(&s->elf, s->run.t.exe), n;
+	int err = add_file(s, s->run.t.exe, s->run.t.exe_shown);
 
 	if (err == -ENOEXEC) {
 		msg("%s is not an ELF file; pass the node executable or "
@@ -260,11 +310,16 @@ static int read_notes(struct state *s)
 		msg("cannot read %s: %s", s->run.t.exe_shown, strerror(-err));
 		return err;
 	}
-	n = usdt_notes(&s->elf, collect_note, s);
-	if (n < 0) {
-		msg("cannot read the notes of %s: %s", s->run.t.exe_shown,
-		    strerror(-n));
-		return n;
+	/* a process: the notes of every object it maps, as BCC's
+	 * USDT(pid=) and bpftrace -p read them */
+	if (s->run.t.pid && !s->o.topt.binary)
+		target_map_objects(s->run.t.pid, add_mapped, s);
+	if (s->nnotes == 0 && s->run.t.pid && !s->o.topt.binary) {
+		msg("no USDT probes in process %d (%s) or any of the %d "
+		    "objects it maps; the program must be built with "
+		    "sys/sdt.h probes", s->run.t.pid, s->run.t.exe_shown,
+		    s->nobjects);
+		return -ENOENT;
 	}
 	if (s->nnotes == 0) {
 		msg("no USDT probes in %s (no .note.stapsdt section); the "
@@ -307,9 +362,15 @@ static int unmatched(struct state *s)
 	for (i = 0; i < s->o.nreqs; i++) {
 		if (s->o.reqs[i].matched)
 			continue;
-		msg("no probe matches '%s' in %s; list them with ckb-usdt -l "
-		    "-b %s", s->o.reqs[i].text, s->run.t.exe_shown,
-		    s->run.t.exe_shown);
+		if (s->run.t.pid && !s->o.topt.binary)
+			msg("no probe matches '%s' in process %d or the "
+			    "objects it maps; list them with ckb-usdt -l -p "
+			    "%d", s->o.reqs[i].text, s->run.t.pid,
+			    s->run.t.pid);
+		else
+			msg("no probe matches '%s' in %s; list them with "
+			    "ckb-usdt -l -b %s", s->o.reqs[i].text,
+			    s->run.t.exe_shown, s->run.t.exe_shown);
 		return -ENOENT;
 	}
 	return 0;
@@ -361,12 +422,14 @@ static void list_text(const struct usdt_note *n)
 static const char *const kind_names[] = { "const", "reg", "mem",
 					  "unsupported" };
 
-static void list_json(const struct usdt_note *n)
+static void list_json(const struct usdt_note *n, const char *file)
 {
 	const struct usdt_arg *a;
 	int i;
 
-	printf("{\"type\":\"probe\",\"provider\":");
+	printf("{\"type\":\"probe\",\"file\":");
+	json_string(stdout, file);
+	printf(",\"provider\":");
 	json_string(stdout, n->provider);
 	printf(",\"name\":");
 	json_string(stdout, n->name);
@@ -402,16 +465,21 @@ static int list_probes(struct state *s)
 		wanted(s, &s->notes[i], &r);
 	if (unmatched(s) != 0)
 		return -ENOENT;
-	if (!s->o.json)
+	if (!s->o.r.json)
 		printf("%-36s %-16s %-14s %s\n", "PROBE", "LOCATION",
 		       "SEMAPHORE", "ARGS");
 	for (i = 0; i < s->nnotes; i++) {
 		if (!wanted(s, &s->notes[i], &r))
 			continue;
-		if (s->o.json)
-			list_json(&s->notes[i]);
-		else
-			list_text(&s->notes[i]);
+		if (s->o.r.json) {
+			list_json(&s->notes[i], s->files[s->note_file[i]].shown);
+			continue;
+		}
+		/* the object's name above its probes, when there are several */
+		if (s->nfiles > 1 && (i == 0 || s->note_file[i] !=
+						 s->note_file[i - 1]))
+			printf("%s:\n", s->files[s->note_file[i]].shown);
+		list_text(&s->notes[i]);
 	}
 	return 0;
 }
@@ -429,21 +497,22 @@ static int probe_index(struct state *s, const struct usdt_note *n)
 	return s->nprobes++;
 }
 
-static int add_slot(struct state *s, const struct usdt_note *n,
+static int add_slot(struct state *s, const struct usdt_note *n, int file,
 		    const struct probe_req *r)
 {
+	const char *shown = s->files[file].shown;
 	struct slot *sl;
 
 	if (!n->pc_offset) {
 		msg("probe %s:%s at 0x%llx lies outside the loaded segments "
 		    "of %s; the file is damaged", n->provider, n->name,
-		    (unsigned long long)n->pc, s->run.t.exe_shown);
+		    (unsigned long long)n->pc, shown);
 		return -ENOEXEC;
 	}
 	if (r && r->nfmt > n->nargs) {
 		msg("format of '%s' has %d fields but %s:%s has %d "
 		    "arguments; see ckb-usdt -l -b %s", r->text, r->nfmt,
-		    n->provider, n->name, n->nargs, s->run.t.exe_shown);
+		    n->provider, n->name, n->nargs, shown);
 		return -EINVAL;
 	}
 	if (s->nslots == USDT_SLOTS) {
@@ -453,6 +522,7 @@ static int add_slot(struct state *s, const struct usdt_note *n,
 	}
 	sl = &s->slots[s->nslots++];
 	sl->note = *n;
+	sl->file = file;
 	sl->probe = probe_index(s, n);
 	memset(sl->fmt, 'd', sizeof(sl->fmt));
 	if (r)
@@ -470,7 +540,7 @@ static int select_slots(struct state *s)
 	for (i = 0; i < s->nnotes; i++) {
 		if (!wanted(s, &s->notes[i], &r))
 			continue;
-		err = add_slot(s, &s->notes[i], r);
+		err = add_slot(s, &s->notes[i], s->note_file[i], r);
 		if (err)
 			return err;
 		vmsg("%s at 0x%llx (offset 0x%llx), semaphore offset 0x%llx, "
@@ -494,7 +564,8 @@ static int plan_slots(struct state *s)
 		n = &s->slots[i].note;
 		snprintf(prog, sizeof(prog), "usdt_%d", i);
 		snprintf(what, sizeof(what), "%s:%s", n->provider, n->name);
-		err = plan_uprobe(&s->run.plan, prog, s->run.t.exe,
+		err = plan_uprobe(&s->run.plan, prog,
+				  s->files[s->slots[i].file].elf.path,
 				  n->pc_offset, false, n->sem_offset, what);
 		if (err) {
 			msg("cannot plan the probes: %s", strerror(-err));
@@ -608,7 +679,7 @@ static void print_interval(struct state *s, double secs)
 		d = s->probes[i].total - s->probes[i].prev;
 		if (!d)
 			continue;
-		if (s->o.json) {
+		if (s->o.r.json) {
 			printf("{\"type\":\"interval\",\"ts\":%ld.%06ld,"
 			       "\"interval_s\":%.3f,\"probe\":",
 			       (long)tv.tv_sec, (long)tv.tv_usec, secs);
@@ -623,13 +694,14 @@ static void print_interval(struct state *s, double secs)
 		printf("%-40s %12llu %12.1f\n", s->probes[i].name,
 		       (unsigned long long)d, (double)d / secs);
 	}
-	if (!s->o.json)
+	if (!s->o.r.json)
 		printf(any ? "\n" : "no probe fired in the last %.1f s\n\n",
 		       secs);
 }
 
-static int report(struct state *s, double secs)
+static int report(void *arg, double secs)
 {
+	struct state *s = arg;
 	int i, err = read_counts(s);
 
 	if (err) {
@@ -644,13 +716,18 @@ static int report(struct state *s, double secs)
 	return out_flush();
 }
 
-static void summary(struct state *s, const char *reason, double secs)
+static void summary(void *arg, const char *reason)
 {
-	uint64_t lost = read_lost(s);
+	struct state *s = arg;
+	double secs = (double)(mono_ns() - s->tk.begin_ns) / 1e9;
+	uint64_t lost;
 	int i;
 
+	if (s->rd)
+		events_drain(s->rd);
+	lost = read_lost(s);
 	read_counts(s);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"duration_s\":"
 		       "%.3f,\"intervals\":%llu,\"counts\":{", reason, secs,
 		       (unsigned long long)s->intervals);
@@ -752,7 +829,7 @@ static int on_event(const void *data, size_t len, void *arg)
 		return 0;
 	sl = &s->slots[e.slot];
 	real = (int64_t)e.ts_ns + s->real_minus_mono;
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"event\",\"ts\":%lld.%06lld,\"pid\":%u,"
 		       "\"tid\":%u,\"probe\":", (long long)(real / 1000000000),
 		       (long long)(real % 1000000000 / 1000), e.pid, e.tid);
@@ -766,10 +843,10 @@ static int on_event(const void *data, size_t len, void *arg)
 		       s->probes[sl->probe].name);
 	}
 	for (i = 0; i < sl->note.nargs; i++) {
-		fputs(s->o.json ? (i ? "," : "") : " ", stdout);
-		print_arg(sl, &e, i, s->o.json);
+		fputs(s->o.r.json ? (i ? "," : "") : " ", stdout);
+		print_arg(sl, &e, i, s->o.r.json);
 	}
-	fputs(s->o.json ? "]}\n" : "\n", stdout);
+	fputs(s->o.r.json ? "]}\n" : "\n", stdout);
 	return 0;
 }
 
@@ -802,7 +879,7 @@ static void announce(const struct state *s)
 	fprintf(stderr, "Tracing %d USDT probes (%d locations, %d with a "
 		"semaphore) in %s... Hit Ctrl-C to end.\n", s->nprobes,
 		s->nslots, s->nsems, where);
-	if (s->o.json) {
+	if (s->o.r.json) {
 		printf("{\"type\":\"start\",\"pid\":%d,\"binary\":",
 		       (int)s->run.t.pid);
 		json_string(stdout, s->run.t.exe_shown);
@@ -819,10 +896,11 @@ static void announce(const struct state *s)
 	fflush(stdout);
 }
 
-/* Wait up to one nap for firings (-a) or just sleep. */
-static void nap(struct state *s)
+/* Wait up to 50 ms for firings to print (-a), or just sleep. */
+static void nap(void *arg)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct state *s = arg;
 
 	if (!s->rd) {
 		nanosleep(&ts, NULL);
@@ -832,69 +910,37 @@ static void nap(struct state *s)
 	fflush(stdout);
 }
 
-/* Run until a signal, the duration, the target's exit or exec, or an
- * output that cannot be written. */
 static int run(struct state *s)
 {
-	uint64_t begin = mono_ns(), last = begin, now, period;
-	const struct target *t = &s->run.t;
-	const char *reason = NULL;
-
-	period = (uint64_t)(s->o.interval * 1e9);
-	for (;;) {
-		nap(s);
-		now = mono_ns();
-		if (stop_signal)
-			break;
-		reason = run_over(t, begin, s->o.duration);
-		if (reason)
-			break;
-		if (now - last < period)
-			continue;
-		if (report(s, (double)(now - last) / 1e9) != 0)
-			return out_flush() ? run_end(t, NULL) : 1;
-		last = now;
-	}
-	if (!reason)
-		reason = "signal";
-	if (strcmp(reason, "output closed") == 0)
-		return run_end(t, reason);
-	if (s->rd)
-		events_drain(s->rd);
-	now = mono_ns();
-	if (now - last > 1000000 && report(s, (double)(now - last) / 1e9) != 0)
-		return out_flush() ? run_end(t, NULL) : 1;
-	summary(s, reason, (double)(now - begin) / 1e9);
-	return run_end(t, reason);
+	ticker_init(&s->tk, &s->o.r, report, s);
+	s->tk.wait = nap;
+	return ticker_end(&s->tk, &s->run,
+			  ticker_run(&s->tk, &s->run.t, &stop_signal),
+			  summary, s);
 }
 
 static int trace(struct state *s)
 {
-	int rc;
-
 	if (select_slots(s) != 0 || load(s) != 0 ||
 	    (s->o.all && (fill_specs(s) != 0 || open_events(s) != 0)) ||
 	    attach(s) != 0)
 		return 1;
 	announce(s);
-	rc = run(s);
-	run_detach(&s->run);
-	return rc;
+	return run(s);
 }
 
 int main(int argc, char **argv)
 {
 	static struct state s;
-	int rc = 1;
+	int rc = 1, i;
 
 	prog_name = "ckb-usdt";
 	parse_opts(&s.o, argc, argv);
-	if (s.o.ebpf) {
+	if (s.o.r.ebpf) {
 		print_ebpf(&s.o);
 		return 0;
 	}
 	cli_signals(on_signal, false);
-	s.elf.fd = -1;
 	if ((!s.o.list && cli_privileged() != 0) || find_target(&s) != 0 ||
 	    read_notes(&s) != 0)
 		goto out;
@@ -905,7 +951,9 @@ int main(int argc, char **argv)
 out:
 	events_close(s.rd);
 	run_close(&s.run);
-	elf_close(&s.elf);
+	for (i = 0; i < s.nfiles; i++)
+		elf_close(&s.files[i].elf);
 	free(s.notes);
+	free(s.note_file);
 	return rc;
 }

@@ -35,6 +35,18 @@ int main(void)
 	   "an empty list is refused");
 	ok(catalog_closure(1u << OP_TXN_COMMIT) & (1u << OP_TXN_PUT),
 	   "TXN_COMMIT brings the TXN_PUT probes that feed its bytes");
+	ok(catalog_closure(1u << OP_STALL_STOP) & (1u << OP_STALL_DELAY),
+	   "STALL_STOP brings the DelayWrite probes that time it");
+	ok(catalog_parse_ops("stall", &mask, bad, sizeof(bad)) == 0 &&
+	   mask == ((1u << OP_STALL_DELAY) | (1u << OP_STALL_STOP)),
+	   "STALL is both stall rows");
+	ok(catalog_parse_ops("all", &mask, bad, sizeof(bad)) == 0 &&
+	   mask == (1u << OP_COUNT) - 1, "all is every op");
+	ok(!(catalog_default_mask() & (1u << OP_ITER_NEXT)) &&
+	   (catalog_default_mask() | (1u << OP_ITER_NEXT)) ==
+	   (1u << OP_COUNT) - 1, "every op but ITER_NEXT by default");
+	ok(catalog_op_by_name("TXN_GET_FOR_UPDATE") == OP_TXN_GET_FOR_UPDATE &&
+	   catalog_op_by_name("INGEST") == OP_INGEST, "the new rows have names");
 	for (i = 0; i < catalog_nrows; i++) {
 		const struct catalog_row *r = &catalog_rows[i];
 
@@ -42,13 +54,13 @@ int main(void)
 			missing++;
 		if (r->return_fn && !defined_in_text(r->return_fn))
 			missing++;
-		if (r->layer != LAYER_TALLY)
+		if (!catalog_row_aux(r))
 			rows_per_op[r->op]++;
 	}
 	ok(missing == 0, "every program named by a row is in the BPF text");
 	for (i = 0; i < OP_COUNT; i++)
-		ok(rows_per_op[i] > 0, "%s has at least one timing row",
-		   catalog_ops[i].name);
+		ok(rows_per_op[i] > 0 || catalog_ops[i].timed_by,
+		   "%s has at least one timing row", catalog_ops[i].name);
 	missing = 0;
 	for (i = 0; i < catalog_nrows; i++) {
 		const struct catalog_row *r = &catalog_rows[i];
@@ -56,12 +68,14 @@ int main(void)
 		int cxx = catalog_row_wanted(CHOOSE_CXX, r);
 		int both = catalog_row_wanted(CHOOSE_BOTH, r);
 
-		if (r->layer == LAYER_CXX && (capi || !cxx || !both))
+		if ((r->layer == LAYER_CXX || r->layer == LAYER_CXX_AUX) &&
+		    (capi || !cxx || !both))
 			missing++;
 		if ((r->layer == LAYER_CAPI || r->layer == LAYER_TALLY) &&
 		    (!capi || cxx || !both))
 			missing++;
-		if (r->layer == LAYER_BG && !(capi && cxx && both))
+		if ((r->layer == LAYER_BG || r->layer == LAYER_BG_AUX) &&
+		    !(capi && cxx && both))
 			missing++;
 	}
 	ok(missing == 0, "C API programs get no C++ foreground rows, C++ "

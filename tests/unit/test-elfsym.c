@@ -152,6 +152,19 @@ static void check_cxx(void)
 			     sizeof(needle)) == 0 &&
 	   strcmp(needle, "7rocksdb13CompactionJob3Run") == 0,
 	   "needle of CompactionJob::Run() is %s", needle);
+	ok(cxx_prefix_needle("rocksdb::PessimisticTransaction::~PessimisticTransaction(",
+			     needle, sizeof(needle)) == 0 &&
+	   strcmp(needle, "7rocksdb22PessimisticTransaction") == 0,
+	   "a destructor's needle stops at its class: %s", needle);
+	ok(cxx_prefix_match("_ZN7rocksdb22PessimisticTransactionD2Ev",
+			    "rocksdb::PessimisticTransaction::~PessimisticTransaction("),
+	   "a destructor (D2) matches its demangled name");
+	ok(cxx_prefix_match("_ZN7rocksdb19TransactionBaseImpl3GetERKNS_11ReadOptionsEPNS_18ColumnFamilyHandleERKNS_5SliceEPNS_13PinnableSliceE",
+			    "rocksdb::TransactionBaseImpl::Get(rocksdb::ReadOptions const&, rocksdb::ColumnFamilyHandle*, rocksdb::Slice const&, rocksdb::PinnableSlice*"),
+	   "a prefix with parameters picks the overload");
+	ok(!cxx_prefix_match("_ZN7rocksdb19TransactionBaseImpl3GetERKNS_11ReadOptionsEPNS_18ColumnFamilyHandleERKNS_5SliceEPNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE",
+			     "rocksdb::TransactionBaseImpl::Get(rocksdb::ReadOptions const&, rocksdb::ColumnFamilyHandle*, rocksdb::Slice const&, rocksdb::PinnableSlice*"),
+	   "and not the std::string one");
 }
 
 int main(void)
