@@ -9,6 +9,9 @@ librocksdb-dev rocksdb-tools libsnappy-dev liblz4-dev libzstd-dev libbz2-dev zli
 bats jq bpftrace bpfcc-tools util-linux procps kmod"
 # ckb-usdt: sys/sdt.h for its test fixture, python3.11 (USDT probes) as a target
 PKGS="$PKGS systemtap-sdt-dev python3"
+# --prometheus (libmicrohttpd, opened at run time); its tests and the
+# stability kit: Prometheus, promtool, curl, gnuplot, systemd-analyze
+PKGS="$PKGS libmicrohttpd-dev prometheus curl gnuplot-nox systemd"
 # tests/plugin.bats: lld links Debian's librocksdb.a into a plugin
 PKGS="$PKGS lld"
 # stacks: objcopy makes the test binary without CFI; bench part unwind races

@@ -73,7 +73,23 @@ struct op_done {
 static __always_inline void op_record(struct pt_regs *ctx,
 				      const struct op_done *d);
 
-BPF_HASH(start, struct start_key, struct start_val, 65536);
+/* Calls in flight, per thread: a few slots, each tagged with its op.
+ * Only the thread itself touches its record, so an entry and its return
+ * are one lookup each, with no map update or delete (a hash update or
+ * delete takes a bucket lock and a free-list round trip: the largest
+ * cost above the uprobe itself).  The record stays for the thread's next
+ * calls; LRU drops the records of threads that went away. */
+#define START_SLOTS 4
+struct start_slot {
+	u32 op;
+	u32 busy;
+	struct start_val v;
+};
+struct start_rec {
+	struct start_slot s[START_SLOTS];
+};
+BPF_TABLE("lru_hash", u32, struct start_rec, start, 16384);
+BPF_PERCPU_ARRAY(start_zero, struct start_rec, 1);
 BPF_HASH(pending, u64, u64, 65536);
 BPF_PERCPU_ARRAY(drops, u64, DROP_COUNT);
 #if DEDUP
@@ -188,6 +204,64 @@ static __always_inline u32 nest_exit(u32 tid)
 #endif
 }
 
+/* Record the entry of op on thread tid: the slot of the same op (a call
+ * whose return was never seen), else a free one, else the oldest. */
+static __always_inline void start_put(u32 tid, u32 op,
+				      const struct start_val *v)
+{
+	struct start_rec *r = start.lookup(&tid);
+	u32 zero = 0, i, pick = 0;
+	u64 oldest = ~0ull;
+
+	if (!r) {
+		r = start_zero.lookup(&zero);
+		if (!r || start.update(&tid, r) != 0) {
+			drop(DROP_START_FULL);
+			return;
+		}
+		r = start.lookup(&tid);
+		if (!r) {
+			drop(DROP_START_FULL);
+			return;
+		}
+	}
+#pragma unroll
+	for (i = 0; i < START_SLOTS; i++) {
+		if (r->s[i].busy && r->s[i].op == op) {
+			pick = i;
+			oldest = 0;
+			break;
+		}
+		if (!r->s[i].busy && oldest) {
+			pick = i;
+			oldest = 0;
+		} else if (r->s[i].busy && r->s[i].v.ts < oldest) {
+			pick = i;
+			oldest = r->s[i].v.ts;
+		}
+	}
+	if (pick >= START_SLOTS)
+		return;
+	r->s[pick].v = *v;
+	r->s[pick].op = op;
+	r->s[pick].busy = 1;
+}
+
+/* The slot of the call to op in flight on thread tid, or NULL. */
+static __always_inline struct start_slot *start_get(u32 tid, u32 op)
+{
+	struct start_rec *r = start.lookup(&tid);
+	u32 i;
+
+	if (!r)
+		return NULL;
+#pragma unroll
+	for (i = 0; i < START_SLOTS; i++)
+		if (r->s[i].busy && r->s[i].op == op)
+			return &r->s[i];
+	return NULL;
+}
+
 static __always_inline int op_enter(struct pt_regs *ctx, u32 op, u64 bytes,
 				    u64 vlenp, u64 errpp, u64 obj, u64 klen,
 				    u64 cf, int layer)
@@ -207,8 +281,7 @@ static __always_inline int op_enter(struct pt_regs *ctx, u32 op, u64 bytes,
 	v.klen = klen;
 	v.cf = cf;
 	v.ts = bpf_ktime_get_ns();
-	if (start.update(&k, &v) != 0)
-		drop(DROP_START_FULL);
+	start_put(k.tid, op, &v);
 	return 0;
 }
 
@@ -236,6 +309,7 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 	u64 now = bpf_ktime_get_ns();
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct start_key k = { .tid = (u32)pid_tgid, .op = op };
+	struct start_slot *slot;
 	struct start_val *s;
 	struct op_done d = {};
 	u64 ret = PT_REGS_RC(ctx);
@@ -244,11 +318,12 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 	 * its entry probe was scoped to */
 	if (layer != BG && nest_exit(k.tid))
 		return 0;
-	s = start.lookup(&k);
-	if (!s) {
+	slot = start_get(k.tid, op);
+	if (!slot) {
 		drop(DROP_NO_START);
 		return 0;
 	}
+	s = &slot->v;
 	d.op = op;
 	d.lat = now - s->ts;
 	d.klen = s->klen;
@@ -325,7 +400,7 @@ static __always_inline int op_exit(struct pt_regs *ctx, u32 op, int kind,
 		break;
 	}
 	d.err = d.outcome == OUT_ERROR;
-	start.delete(&k);
+	slot->busy = 0;
 	op_record(ctx, &d);
 	return 0;
 }
@@ -470,9 +545,9 @@ ENTRY(e_stall, OP_STALL_DELAY, 0, 0, 0, 0, 0, 0, BG)
 
 static __always_inline struct start_val *stall_of(u64 pid_tgid)
 {
-	struct start_key k = { .tid = (u32)pid_tgid, .op = OP_STALL_DELAY };
+	struct start_slot *sl = start_get((u32)pid_tgid, OP_STALL_DELAY);
 
-	return start.lookup(&k);
+	return sl ? &sl->v : NULL;
 }
 
 int r_stall_asked(struct pt_regs *ctx)
@@ -496,15 +571,16 @@ int e_stall_wait(struct pt_regs *ctx)
 int r_stall(struct pt_regs *ctx)
 {
 	u64 now = bpf_ktime_get_ns();
-	struct start_key k = { .tid = (u32)bpf_get_current_pid_tgid(),
-			       .op = OP_STALL_DELAY };
-	struct start_val *s = start.lookup(&k);
+	struct start_slot *sl = start_get((u32)bpf_get_current_pid_tgid(),
+					  OP_STALL_DELAY);
+	struct start_val *s;
 	struct op_done d = {};
 
-	if (!s) {
+	if (!sl) {
 		drop(DROP_NO_START);
 		return 0;
 	}
+	s = &sl->v;
 	d.lat = now - s->ts;
 	if (s->flags & STALL_WAITED)
 		d.op = OP_STALL_STOP;
@@ -512,7 +588,7 @@ int r_stall(struct pt_regs *ctx)
 		d.op = OP_STALL_DELAY;
 	else
 		d.op = OP_COUNT;
-	start.delete(&k);
+	sl->busy = 0;
 	if (d.op == OP_COUNT)
 		return 0;
 	d.outcome = status_outcome(ctx, 0);
@@ -530,23 +606,24 @@ static __always_inline int acc_enter(struct pt_regs *ctx, u64 lenp)
 
 static __always_inline int acc_exit(struct pt_regs *ctx, int cxx, int key)
 {
-	struct start_key k = { .tid = (u32)bpf_get_current_pid_tgid(),
-			       .op = KEY_ACC };
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct start_slot *sl;
 	struct start_val *s;
 	struct op_done d = {};
 
-	if (nest_exit(k.tid))
+	if (nest_exit(tid))
 		return 0;
-	s = start.lookup(&k);
-	if (!s)
+	sl = start_get(tid, KEY_ACC);
+	if (!sl)
 		return 0;
+	s = &sl->v;
 	/* a C++ accessor returns the Slice in %rax:%rdx */
 	d.bytes = cxx ? ctx->dx : word_at(s->vlenp);
 	d.items = key;
 	d.op = OP_ITER_NEXT;
 	d.known = 1;
 	d.bytes_only = 1;
-	start.delete(&k);
+	sl->busy = 0;
 	op_record(ctx, &d);
 	return 0;
 }
@@ -563,11 +640,10 @@ int r_value_cxx(struct pt_regs *ctx) { return acc_exit(ctx, 1, 0); }
 static __always_inline int fileinfo_enter(struct pt_regs *ctx, u64 info)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct start_key k = { .tid = (u32)pid_tgid, .op = KEY_FILEINFO };
 	struct start_val v = { .obj = info };
 
 	if (ours(pid_tgid))
-		start.update(&k, &v);
+		start_put((u32)pid_tgid, KEY_FILEINFO, &v);
 	return 0;
 }
 
@@ -577,18 +653,16 @@ int e_fileinfo3(struct pt_regs *ctx) { return fileinfo_enter(ctx, A3); }
 int r_fileinfo(struct pt_regs *ctx)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct start_key fk = { .tid = tid, .op = KEY_FILEINFO };
-	struct start_key ik = { .tid = tid, .op = OP_INGEST };
-	struct start_val *f = start.lookup(&fk), *in;
+	struct start_slot *fs = start_get(tid, KEY_FILEINFO);
+	struct start_slot *is = start_get(tid, OP_INGEST);
 
-	if (!f)
+	if (!fs)
 		return 0;
-	in = start.lookup(&ik);
-	if (in && status_outcome(ctx, 0) == OUT_OK) {
-		in->bytes += word_at(f->obj + FILEINFO_SIZE_OFF);
-		in->items++;
+	if (is && status_outcome(ctx, 0) == OUT_OK) {
+		is->v.bytes += word_at(fs->v.obj + FILEINFO_SIZE_OFF);
+		is->v.items++;
 	}
-	start.delete(&fk);
+	fs->busy = 0;
 	return 0;
 }
 

@@ -1,11 +1,16 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../programs/rdblat.h"
 #include "cli.h"
 #include "rocksdb.h"
+#include "follow.h"
 #include "unprobed.h"
 #include "util.h"
 
@@ -160,6 +165,191 @@ void rocksdb_announce(const struct rocksdb_run *s, const char *what)
 		fprintf(stderr, "every process using %s", r->t.exe_shown);
 	fprintf(stderr, "... Hit Ctrl-C to end.\n");
 	rocksdb_announce_unprobed(s);
+}
+
+static bool same_libs(const struct target *a, const struct target *b)
+{
+	return a->nlibs == b->nlibs;
+}
+
+/* ---- resolving again in a child (--follow, a new build) ----
+ * The symbol tables a resolution reads are megabytes of resident memory
+ * (2.3 MB for ckb-dbsim, more for a node); read in a child, they never
+ * count in the long-running process's RSS.  The child sends back the
+ * resolution's hits and the plan. */
+
+static void put_str(FILE *f, const char *str)
+{
+	uint32_t n = str ? (uint32_t)strlen(str) : 0;
+
+	fwrite(&n, sizeof(n), 1, f);
+	fwrite(str, 1, n, f);
+}
+
+static char *get_str(FILE *f, char *buf, size_t len)
+{
+	uint32_t n;
+
+	if (fread(&n, sizeof(n), 1, f) != 1 || n >= len ||
+	    fread(buf, 1, n, f) != n)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static void replan_child(struct rocksdb_run *s, FILE *f)
+{
+	const struct plan_probe *p;
+	int32_t err, i;
+
+	plan_free(&s->run.plan);
+	resolution_free(&s->r);
+	err = resolve(s);
+	if (!err)
+		err = plan_sites(s);
+	fwrite(&err, sizeof(err), 1, f);
+	if (err)
+		return;
+	fwrite(&s->r.choice, sizeof(s->r.choice), 1, f);
+	fwrite(&s->r.nhits, sizeof(s->r.nhits), 1, f);
+	fwrite(s->r.hits, sizeof(*s->r.hits), (size_t)s->r.nhits, f);
+	fwrite(&s->run.plan.n, sizeof(s->run.plan.n), 1, f);
+	for (i = 0; i < s->run.plan.n; i++) {
+		p = &s->run.plan.v[i];
+		fwrite(&p->kind, sizeof(p->kind), 1, f);
+		fwrite(&p->offset, sizeof(p->offset), 1, f);
+		fwrite(&p->ref_ctr, sizeof(p->ref_ctr), 1, f);
+		put_str(f, p->prog);
+		put_str(f, p->what);
+		put_str(f, p->path);
+	}
+}
+
+static int replan_read(struct rocksdb_run *s, FILE *f)
+{
+	char prog[64], what[128], path[PATH_MAX];
+	enum probe_kind kind;
+	uint64_t off, ref;
+	int32_t err;
+	int n, i;
+
+	if (fread(&err, sizeof(err), 1, f) != 1)
+		return -EPROTO;
+	if (err)
+		return err;
+	plan_free(&s->run.plan);
+	resolution_free(&s->r);
+	s->r.hits = calloc((size_t)catalog_nrows * CATALOG_MAX_FILES,
+			   sizeof(*s->r.hits));
+	if (!s->r.hits)
+		return -ENOMEM;
+	/* the rows the hits point at are this executable's own table,
+	 * at the same addresses in the child */
+	if (fread(&s->r.choice, sizeof(s->r.choice), 1, f) != 1 ||
+	    fread(&s->r.nhits, sizeof(s->r.nhits), 1, f) != 1 ||
+	    s->r.nhits < 0 || s->r.nhits > catalog_nrows * CATALOG_MAX_FILES ||
+	    fread(s->r.hits, sizeof(*s->r.hits), (size_t)s->r.nhits, f) !=
+		    (size_t)s->r.nhits ||
+	    fread(&n, sizeof(n), 1, f) != 1)
+		return -EPROTO;
+	for (i = 0; i < n; i++) {
+		if (fread(&kind, sizeof(kind), 1, f) != 1 ||
+		    fread(&off, sizeof(off), 1, f) != 1 ||
+		    fread(&ref, sizeof(ref), 1, f) != 1 ||
+		    !get_str(f, prog, sizeof(prog)) ||
+		    !get_str(f, what, sizeof(what)) ||
+		    !get_str(f, path, sizeof(path)))
+			return -EPROTO;
+		err = plan_uprobe(&s->run.plan, prog, path, off,
+				  kind == PROBE_URETPROBE, ref, what);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int replan_forked(struct rocksdb_run *s)
+{
+	FILE *f;
+	int fds[2], err, status;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		f = fdopen(fds[1], "w");
+		if (f) {
+			replan_child(s, f);
+			fclose(f);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	err = f ? replan_read(s, f) : -ENOMEM;
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (err == -EPROTO)
+		msg("cannot resolve the symbols of the new binary (its "
+		    "resolution ended early)");
+	return err;
+}
+
+int rocksdb_follow(struct rocksdb_run *s, struct follow *f, pid_t pid,
+		   struct follow_gap *g)
+{
+	struct target nt;
+	char bid[41] = "";
+	bool rebuilt;
+	int err;
+
+	err = target_from_pid(&nt, pid);
+	if (!err)
+		err = follow_build_id(pid, bid);
+	if (err)
+		return err;
+	rebuilt = strcmp(bid, f->build_id) != 0 ||
+		  !same_libs(&nt, &s->run.t);
+	err = run_retarget(&s->run, &nt);
+	if (err)
+		return err;
+	if (rebuilt) {
+		/* another binary: its symbols, its offsets */
+		err = replan_forked(s);
+		if (!err && run_plan_prune(&s->run))
+			msg("warning: %s needs probes this run did not load; "
+			    "restart the tool to trace every operation",
+			    nt.exe_shown);
+		if (err)
+			return err;
+	}
+	err = run_attach(&s->run);
+	if (!err)
+		follow_attached(f, pid, bid, rebuilt, mono_ns(), g);
+	return err;
+}
+
+void rocksdb_release_files(struct rocksdb_run *s)
+{
+	int i;
+
+	/* the paths and facts of the files stay; only their mappings go */
+	for (i = 0; i < s->r.nfiles; i++)
+		elf_close(&s->r.files[i]);
 }
 
 void rocksdb_close(struct rocksdb_run *s)

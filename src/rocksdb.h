@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "follow.h"
 #include "run.h"
 
 struct rocksdb_run {
@@ -43,6 +44,18 @@ bool rocksdb_has_op(const struct rocksdb_run *s, int op);
 
 /* "Tracing <what> of N RocksDB operations (...)" on stderr. */
 void rocksdb_announce(const struct rocksdb_run *s, const char *what);
+
+/* --follow: the process traced went away (nothing attached) and pid runs
+ * the same executable: trace it instead, with the same plan when its
+ * build-id is f's, else with the symbols resolved again in the new
+ * binary.  On success f and g say what happened.  0 or -errno. */
+int rocksdb_follow(struct rocksdb_run *s, struct follow *f, pid_t pid,
+		   struct follow_gap *g);
+
+/* Close the ELF files the symbols came from, once the plan is made: the
+ * symbol tables of a large binary are megabytes of resident memory.
+ * rocksdb_has_op() and rocksdb_follow() still work. */
+void rocksdb_release_files(struct rocksdb_run *s);
 
 /* Undo everything; safe on a partly set-up run. */
 void rocksdb_close(struct rocksdb_run *s);

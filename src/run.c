@@ -96,6 +96,20 @@ static int check_tracepoints(const struct run *r)
 	return 0;
 }
 
+/* Scope the programs to the target PID (the "config" map of
+ * programs/target.bpf.h), when the text has that map. */
+static int set_tgid(struct run *r)
+{
+	uint64_t tgid = (uint64_t)r->t.pid;
+	uint32_t key = 0;
+	int cfg = bpf_obj_map(&r->obj, "config"), rc;
+
+	rc = cfg < 0 ? 0 : bpf_map_set(cfg, &key, &tgid);
+	if (rc)
+		msg("cannot configure the BPF program: %s", strerror(-rc));
+	return rc;
+}
+
 int run_load(struct run *r, const char *text, const char *const *cflags,
 	     int ncflags)
 {
@@ -105,9 +119,7 @@ int run_load(struct run *r, const char *text, const char *const *cflags,
 			       .no_cache = r->no_cache };
 	const struct plan_probe *p;
 	char err[512];
-	uint64_t tgid = (uint64_t)r->t.pid;
-	uint32_t key = 0;
-	int i, k, rc, cfg;
+	int i, k, rc;
 
 	rc = check_tracepoints(r);
 	if (rc)
@@ -136,11 +148,30 @@ int run_load(struct run *r, const char *text, const char *const *cflags,
 		msg("%s", err);
 		return rc;
 	}
-	cfg = bpf_obj_map(&r->obj, "config");
-	rc = cfg < 0 ? 0 : bpf_map_set(cfg, &key, &tgid);
-	if (rc)
-		msg("cannot configure the BPF program: %s", strerror(-rc));
-	return rc;
+	return set_tgid(r);
+}
+
+int run_retarget(struct run *r, const struct target *nt)
+{
+	char from[32], to[32], *path;
+	struct plan_probe *p;
+	size_t nf;
+	int i;
+
+	snprintf(from, sizeof(from), "/proc/%d/", r->t.pid);
+	snprintf(to, sizeof(to), "/proc/%d/", nt->pid);
+	nf = strlen(from);
+	for (i = 0; i < r->plan.n; i++) {
+		p = &r->plan.v[i];
+		if (!p->path || strncmp(p->path, from, nf) != 0)
+			continue;
+		if (asprintf(&path, "%s%s", to, p->path + nf) < 0)
+			return -ENOMEM;
+		free(p->path);
+		p->path = path;
+	}
+	r->t = *nt;
+	return set_tgid(r);
 }
 
 int run_maps(const struct run *r, const char *const *names, int n, int *fds)
@@ -276,4 +307,22 @@ void run_close(struct run *r)
 	probes_detach(&r->ps);
 	bpf_obj_close(&r->obj);
 	plan_free(&r->plan);
+}
+
+int run_plan_prune(struct run *r)
+{
+	int i, k = 0, dropped = 0;
+
+	for (i = 0; i < r->plan.n; i++) {
+		if (bpf_obj_prog(&r->obj, r->plan.v[i].prog) < 0) {
+			vmsg("no program %s loaded for %s; not attached",
+			     r->plan.v[i].prog, r->plan.v[i].what);
+			free(r->plan.v[i].path);
+			dropped++;
+			continue;
+		}
+		r->plan.v[k++] = r->plan.v[i];
+	}
+	r->plan.n = k;
+	return dropped;
 }

@@ -48,6 +48,16 @@ int run_maps(const struct run *r, const char *const *names, int n, int *fds);
  * is in place.  0 or -errno; on failure nothing stays attached. */
 int run_attach(struct run *r);
 
+/* Point the run at another process nt (nothing attached): the plan's
+ * uprobes on files under /proc/<old PID>/ move to the new PID's, and the
+ * programs are scoped to it.  The plan is otherwise kept; a builder whose
+ * files changed plans again.  0 or -errno. */
+int run_retarget(struct run *r, const struct target *nt);
+
+/* Drop the plan's probes whose program was not loaded (a plan made again
+ * after run_load()); how many were dropped. */
+int run_plan_prune(struct run *r);
+
 /* Detach every probe; the programs stay loaded for run_attach(). */
 void run_detach(struct run *r);
 

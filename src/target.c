@@ -270,11 +270,10 @@ static int scan_object(const char *open_path, const char *shown, dev_t dev,
 
 static int check_pid(pid_t pid)
 {
-	if (pid <= 0 || kill(pid, 0) < 0) {
-		if (pid > 0 && errno == EPERM)
-			return -EACCES;
+	/* EPERM only means no CAP_KILL (a service limited to the tracing
+	 * capabilities): reading /proc/PID/exe is the real test */
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
 		return -ESRCH;
-	}
 	return 0;
 }
 
@@ -293,7 +292,8 @@ int target_from_pid(struct target *t, pid_t pid)
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, t->exe_shown, sizeof(t->exe_shown) - 1);
 	if (n < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return errno == ENOENT ? -ESRCH :
+		       errno == EPERM ? -EACCES : -errno;
 	t->exe_shown[n] = '\0';
 	strcpy(t->exe, link);
 	if (stat(link, &s.exe) < 0)

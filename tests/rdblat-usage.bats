@@ -35,7 +35,7 @@ one_line_error() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "// cflags: -DDEDUP="* ]]
 	[[ "$output" == *"config.lookup(&k)"* ]]
-	[[ "$output" == *"BPF_HASH(start"* ]]
+	[[ "$output" == *"BPF_TABLE(\"lru_hash\", u32, struct start_rec, start"* ]]
 	[[ "$output" == *"int e_commit(struct pt_regs *ctx)"* ]] ||
 		[[ "$output" == *"ENTRY(e_commit"* ]]
 }

@@ -15,6 +15,8 @@
 #include "../src/catalog.h"
 #include "../src/cli.h"
 #include "../src/events.h"
+#include "../src/follow.h"
+#include "../src/prom.h"
 #include "../src/flame.h"
 #include "../src/report.h"
 #include "../src/rocksdb.h"
@@ -34,8 +36,8 @@
 static const char usage_text[] =
 "USAGE: ckb-slowops [-p PID] [-b PATH] [-m MS] [-o OPS] [-T] [-j] [-U | -f]\n"
 "                   [--flame FILE.html] [--stack MODE] [--stack-size BYTES]\n"
-"                   [-d SEC] [--buffer-pages N] [--perf-buffer] [-v] [--ebpf]\n"
-"                   [min_us]\n"
+"                   [-d SEC] [--buffer-pages N] [--perf-buffer] [--follow]\n"
+"                   [--prometheus ADDR:PORT] [-v] [--ebpf] [min_us]\n"
 "\n"
 "Every RocksDB operation that takes at least a threshold (10 ms by\n"
 "default), one line each, and a count of what could not be delivered.\n"
@@ -65,6 +67,9 @@ static const char usage_text[] =
 "      --buffer-pages N  event buffer size in pages, a power of two\n"
 "                      (256; with dwarf stacks 512)\n"
 "      --perf-buffer   per-CPU perf buffers instead of the BPF ring buffer\n"
+"      --follow        when the process exits, wait for the next one of the\n"
+"                      same executable (or named ckb) and trace it (not -b)\n"
+"      --prometheus ADDR:PORT  serve /metrics (slow and lost counters)\n"
 "  -v, --verbose       show the resolved symbols and compiler output\n"
 "      --ebpf          print the BPF program and its parameters, and exit\n"
 "  -h, --help          this text\n"
@@ -79,7 +84,7 @@ static const char usage_text[] =
 "  ckb-slowops -p PID -m 5 --flame slow.html  # lines, and a flame graph\n"
 "\n"
 "Exit status: 0 done (Ctrl-C and SIGTERM included), 1 runtime error or\n"
-"the traced process exited, 2 bad usage.\n";
+"the traced process exited (without --follow), 2 bad usage.\n";
 
 enum { MODE_AUTO, MODE_FP, MODE_DWARF };
 
@@ -96,6 +101,8 @@ struct opts {
 	bool folded;
 	bool perf;
 	bool ebpf;
+	bool follow;
+	const char *prom_addr;
 	const char *flame_path;
 };
 
@@ -118,6 +125,13 @@ struct state {
 	uint64_t received;
 	uint64_t perf_lost;
 	uint64_t lost_seen;
+	uint64_t slow[OP_COUNT];	/* events received, per op */
+	bool following, waiting;
+	struct follow fl;
+	uint64_t next_find_ns;
+	pid_t fail_pid;
+	int find_fails;
+	struct prom *prom;
 	struct flame *flame;		/* -f and --flame: the stacks so far */
 	FILE *flame_out;
 	uint64_t fold_dropped;
@@ -149,11 +163,15 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		{ "duration", required_argument, NULL, 'd' },
 		{ "buffer-pages", required_argument, NULL, 'B' },
 		{ "perf-buffer", no_argument, NULL, 'P' },
+		{ "follow", no_argument, NULL, 'W' },
+		{ "prometheus", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "ebpf", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	bool by_ms = false;
 	uint64_t v;
 	int c;
@@ -216,6 +234,14 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 			o->pages_given = true;
 			break;
 		case 'P': o->perf = true; break;
+		case 'W': o->follow = true; break;
+		case 'M':
+			if (prom_parse_addr(optarg, &sa, &salen) != 0)
+				usage_fail("bad --prometheus address '%s': want "
+					    "ADDR:PORT, e.g. 127.0.0.1:9436",
+					    optarg);
+			o->prom_addr = optarg;
+			break;
 		case 'v': verbose = 1; break;
 		case 'E': o->ebpf = true; break;
 		case 'h':
@@ -227,6 +253,9 @@ static void parse_opts(struct opts *o, struct rocksdb_run *ss, int argc,
 		}
 	}
 	rocksdb_opts_check(ss);
+	if (o->follow && ss->topt.binary)
+		usage_fail("--follow is for -p or the default process; -b "
+			    "already traces processes started later");
 	if (o->ustack && o->folded)
 		usage_fail("-U and -f are exclusive");
 	if (optind < argc) {
@@ -537,6 +566,7 @@ static int on_event(const void *data, size_t len, void *arg)
 	s->received++;
 	if (!(s->ss.mask & (1u << e.op)))
 		return 0;
+	s->slow[e.op]++;
 	if (s->stack != SLOW_STACK_NONE) {
 		if (e.stack_len > s->o.stack_bytes)
 			e.stack_len = (uint32_t)s->o.stack_bytes;
@@ -724,6 +754,53 @@ static int open_reader(struct state *s)
 #define BATCH_NS 10000000ull
 #define CHECK_NS 200000000ull
 
+/* --follow: the process is gone; what it sent is read, then wait. */
+static void target_lost(struct state *s, uint64_t now)
+{
+	run_detach(&s->ss.run);
+	events_drain(s->rd);
+	check_lost(s);
+	fflush(stdout);
+	s->waiting = true;
+	follow_lost(&s->fl, now);
+	msg("process %d exited; waiting for the next %s (--follow)",
+	    s->fl.old_pid, s->fl.by_comm ? "process named " TARGET_DEFAULT_COMM
+					  : s->fl.exe);
+}
+
+#define FIND_NS 100000000ull	/* look for a new process every 100 ms */
+#define FIND_TRIES 20
+
+static void target_found(struct state *s, pid_t pid)
+{
+	struct follow_gap g;
+	int err = rocksdb_follow(&s->ss, &s->fl, pid, &g);
+
+	if (err) {
+		run_detach(&s->ss.run);
+		s->find_fails = s->fail_pid == pid ? s->find_fails + 1 : 1;
+		s->fail_pid = pid;
+		if (s->find_fails >= FIND_TRIES) {
+			msg("PID %d cannot be traced (see above); waiting for "
+			    "another", pid);
+			s->fl.skip_pid = pid;
+		}
+		return;
+	}
+	s->waiting = false;
+	follow_report(&s->fl, &g, s->ss.run.t.exe_shown, s->ss.run.ps.n,
+		      s->o.json);
+}
+
+/* Wait for events up to timeout_ms, serving scrapes meanwhile. */
+static int wait_events(struct state *s, int timeout_ms)
+{
+	if (!s->prom)
+		return events_poll(s->rd, timeout_ms);
+	prom_wait(s->prom, timeout_ms < 10 ? timeout_ms : 10);
+	return events_poll(s->rd, 0);
+}
+
 static int run(struct state *s)
 {
 	uint64_t begin = mono_ns(), checked = 0, now, last = begin, bytes, nap;
@@ -732,9 +809,11 @@ static int run(struct state *s)
 	const struct target *t = &s->ss.run.t;
 	const char *reason = "signal";
 	int n, rc = 0;
+	pid_t pid;
 
 	for (;;) {
-		n = events_poll(s->rd, (int)(CHECK_NS / 1000000));
+		n = wait_events(s, s->waiting ? (int)(FIND_NS / 1000000)
+					      : (int)(CHECK_NS / 1000000));
 		if (n < 0 && n != -EINTR) {
 			msg("reading events: %s", strerror(-n));
 			rc = 1;
@@ -744,6 +823,12 @@ static int run(struct state *s)
 		if (stop_signal)
 			break;
 		now = mono_ns();
+		if (s->waiting && now >= s->next_find_ns) {
+			s->next_find_ns = now + FIND_NS;
+			pid = follow_find(&s->fl);
+			if (pid)
+				target_found(s, pid);
+		}
 		if (now - checked >= CHECK_NS) {
 			checked = now;
 			if (out_flush()) {
@@ -751,9 +836,17 @@ static int run(struct state *s)
 				break;
 			}
 			check_lost(s);
-			reason = run_over(t, begin, s->o.duration);
-			if (reason)
-				break;
+			if (!s->waiting) {
+				reason = run_over(t, begin, s->o.duration);
+				if (reason && s->following &&
+				    (strcmp(reason, "target exited") == 0 ||
+				     strcmp(reason, "target exec") == 0)) {
+					target_lost(s, now);
+					reason = NULL;
+				}
+				if (reason)
+					break;
+			}
 			reason = "signal";
 		}
 		if (s->o.duration &&
@@ -784,6 +877,64 @@ static int run(struct state *s)
 		rc = 1;
 	n = run_end(t, reason);
 	return rc ? rc : n;
+}
+
+static void prom_fill(struct prom_buf *b, void *arg)
+{
+	struct state *s = arg;
+	int op;
+
+	prom_family(b, "ckbtrace_slow_ops_total", "counter",
+		    "RocksDB operations at or over the threshold, reported.");
+	for (op = 0; op < OP_COUNT; op++)
+		if (rocksdb_has_op(&s->ss, op))
+			prom_printf(b, "ckbtrace_slow_ops_total{op=\"%s\"} "
+				    "%llu\n", catalog_ops[op].name,
+				    (unsigned long long)s->slow[op]);
+	prom_family(b, "ckbtrace_lost_events_total", "counter",
+		    "Slow operations the event buffer had no room for.");
+	prom_printf(b, "ckbtrace_lost_events_total{reason=\"buffer_full\"} "
+		    "%llu\n", (unsigned long long)counter(s, CNT_LOST));
+	prom_family(b, "ckbtrace_ops_under_threshold_total", "counter",
+		    "RocksDB operations faster than the threshold.");
+	prom_printf(b, "ckbtrace_ops_under_threshold_total %llu\n",
+		    (unsigned long long)counter(s, CNT_UNDER));
+	prom_family(b, "ckbtrace_slow_threshold_seconds", "gauge",
+		    "The threshold of a slow operation.");
+	prom_printf(b, "ckbtrace_slow_threshold_seconds %.6f\n",
+		    (double)s->o.threshold_ns / 1e9);
+	prom_family(b, "ckbtrace_target_restarts_total", "counter",
+		    "Processes traced after the first one (--follow).");
+	prom_printf(b, "ckbtrace_target_restarts_total %llu\n",
+		    (unsigned long long)s->fl.restarts);
+}
+
+static int setup_follow(struct state *s)
+{
+	int err;
+
+	if (!s->o.follow)
+		return 0;
+	s->following = true;
+	err = follow_init(&s->fl, &s->ss.run.t, !s->ss.topt.pid);
+	if (err)
+		msg("cannot read the executable of PID %d: %s",
+		    s->ss.run.t.pid, strerror(-err));
+	return err;
+}
+
+/* --follow without -p: wait for the node to start. */
+static int find_default(struct state *s)
+{
+	char detail[160];
+	int err;
+
+	if (!s->o.follow || s->ss.topt.pid || s->ss.topt.binary)
+		return 0;
+	err = follow_wait_default(&stop_signal, detail, sizeof(detail));
+	if (err == -EEXIST)
+		msg("%s; pick one with -p PID", detail);
+	return err;
 }
 
 static void set_wall_offset(struct state *s)
@@ -838,7 +989,10 @@ int main(int argc, char **argv)
 		flame_free(s.flame);
 		return 1;
 	}
-	if (rocksdb_open(&s.ss) != 0)
+	if (find_default(&s) != 0 || rocksdb_open(&s.ss) != 0)
+		goto out;
+	rocksdb_release_files(&s.ss);
+	if (setup_follow(&s) != 0)
 		goto out;
 	choose_stack(&s);
 	if (s.stack == SLOW_STACK_DWARF && !s.o.pages_given)
@@ -859,6 +1013,8 @@ int main(int argc, char **argv)
 	    (s.stack == SLOW_STACK_NONE || (s.sym = symbolizer_new())) &&
 	    (s.stack != SLOW_STACK_DWARF || (s.unw = unwinder_new(0))) &&
 	    open_reader(&s) == 0 && prepare_stacks(&s) == 0 &&
+	    (!s.o.prom_addr ||
+	     (s.prom = prom_open(s.o.prom_addr, prog_name, prom_fill, &s))) &&
 	    run_attach(&s.ss.run) == 0) {
 		rocksdb_announce(&s.ss, "slow operations");
 		print_header(&s);
@@ -866,6 +1022,9 @@ int main(int argc, char **argv)
 		ran = true;
 	}
 out:
+	if (!ran && stop_signal)
+		rc = 0;
+	prom_close(s.prom);
 	rocksdb_close(&s.ss);
 	events_close(s.rd);
 	symbolizer_free(s.sym);
