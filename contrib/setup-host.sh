@@ -33,6 +33,11 @@ PKGS="$PKGS iproute2 nftables iperf3"
 # the fault matrix (tests/faults.bats): what is still loaded after a run;
 # strace for the cache's write protocol (tests/cache.bats)
 PKGS="$PKGS bpftool strace"
+# make fuzz: clang-14 with its libFuzzer, ASan and UBSan runtimes
+# (-fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev).
+# ./configure --enable-sanitizers with gcc needs libasan8 and libubsan1,
+# which build-essential brings.
+PKGS="$PKGS clang-14 libclang-rt-14-dev"
 
 log() { echo "setup-host: $*" >&2; }
 

@@ -170,8 +170,12 @@ int agg_collect(struct agg *a, agg_fn fn, void *arg)
 	if (err)
 		return err;
 	sort_ksz = ksz;
-	qsort(a->stats.p, a->stats.n, se, by_key);
-	qsort(a->hist.p, a->hist.n, he, by_key);
+	/* an interval with nothing seen: p is NULL, which qsort() must
+	 * not get */
+	if (a->stats.n > 1)
+		qsort(a->stats.p, a->stats.n, se, by_key);
+	if (a->hist.n > 1)
+		qsort(a->hist.p, a->hist.n, he, by_key);
 	for (i = 0; i < a->stats.n; i++) {
 		k = a->stats.p + i * se + KEY_OFF;
 		while (h < a->hist.n &&

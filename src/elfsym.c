@@ -32,6 +32,13 @@ static void read_build_id(struct elf_file *f, Elf_Scn *scn, GElf_Shdr *sh)
 	}
 }
 
+/* Does [off, off + len) lie inside a file of size bytes?  Without
+ * overflow: a damaged header can hold any 64-bit value. */
+static bool in_file(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
 static void read_debuglink(struct elf_file *f, Elf_Scn *scn)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
@@ -68,13 +75,21 @@ static int index_elf(struct elf_file *f)
 	if (elf_getphdrnum(e, &nph) != 0 || elf_getshdrstrndx(e, &shstrndx) != 0)
 		return -ENOEXEC;
 	/* a file cut short loses its section headers, at the end */
-	if (eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > f->file_size ||
-	    eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize > f->file_size)
+	if (!in_file(eh.e_shoff, (uint64_t)eh.e_shnum * eh.e_shentsize,
+		     f->file_size) ||
+	    !in_file(eh.e_phoff, (uint64_t)eh.e_phnum * eh.e_phentsize,
+		     f->file_size))
 		return -ENOEXEC;
 	for (i = 0; i < nph; i++) {
 		if (!gelf_getphdr(e, (int)i, &ph))
 			return -ENOEXEC;
-		if (ph.p_type != PT_LOAD || f->nloads >= ELF_MAX_LOADS)
+		if (ph.p_type != PT_LOAD)
+			continue;
+		/* a probe's file offset comes from here: it must be in the
+		 * file */
+		if (!in_file(ph.p_offset, ph.p_filesz, f->file_size))
+			return -ENOEXEC;
+		if (f->nloads >= ELF_MAX_LOADS)
 			continue;
 		f->loads[f->nloads++] = (struct elf_load){
 			.vaddr = ph.p_vaddr, .memsz = ph.p_memsz,
@@ -86,7 +101,7 @@ static int index_elf(struct elf_file *f)
 		if (!gelf_getshdr(scn, &sh))
 			return -ENOEXEC;
 		if (sh.sh_type != SHT_NOBITS &&
-		    sh.sh_offset + sh.sh_size > f->file_size)
+		    !in_file(sh.sh_offset, sh.sh_size, f->file_size))
 			return -ENOEXEC;
 		name = elf_strptr(e, shstrndx, sh.sh_name);
 		if (sh.sh_type == SHT_SYMTAB)
@@ -320,7 +335,7 @@ int elf_vaddr_to_offset(const struct elf_file *f, uint64_t vaddr,
 	for (i = 0; i < f->nloads; i++) {
 		const struct elf_load *l = &f->loads[i];
 
-		if (vaddr >= l->vaddr && vaddr < l->vaddr + l->filesz) {
+		if (vaddr >= l->vaddr && vaddr - l->vaddr < l->filesz) {
 			*offset = vaddr - l->vaddr + l->offset;
 			return 0;
 		}

@@ -50,7 +50,8 @@ struct elf_file {
 typedef int (*elf_sym_fn)(const char *name, uint64_t addr, uint64_t size,
 			  bool defined, void *arg);
 
-/* Open and index path.  0, -ENOEXEC (not ELF, or truncated), -errno. */
+/* Open and index path.  0, -ENOEXEC (not ELF, truncated, or a header,
+ * section or loaded segment outside the file), -errno. */
 int elf_open(struct elf_file *f, const char *path);
 void elf_close(struct elf_file *f);
 

@@ -95,7 +95,8 @@ static void sort_unique(struct ksyms *k)
 {
 	size_t i, out = 0;
 
-	qsort(k->v, k->n, sizeof(*k->v), kent_cmp);
+	if (k->n > 1)	/* v is NULL before the first address */
+		qsort(k->v, k->n, sizeof(*k->v), kent_cmp);
 	for (i = 0; i < k->n; i++) {
 		if (out && k->v[out - 1].addr == k->v[i].addr) {
 			if (k->v[i].name && k->v[i].name != unknown)

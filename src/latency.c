@@ -271,7 +271,8 @@ void lat_table_print(struct lat_table *t, FILE *f, const struct lat_print *p,
 	uint32_t k;
 	int i, j, pass;
 
-	qsort(t->rows, (size_t)t->n, sizeof(*t->rows), row_cmp);
+	if (t->n > 1)	/* rows is NULL before the first row */
+		qsort(t->rows, (size_t)t->n, sizeof(*t->rows), row_cmp);
 	if (!p->json && p->timestamp) {
 		fmt_wallclock(ts, sizeof(ts));
 		fprintf(f, "%s\n", ts);

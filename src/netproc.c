@@ -120,7 +120,8 @@ static int socket_fds(pid_t pid, uint64_t **inodes, int **fds, int *n)
 		free(v);
 		return err;
 	}
-	qsort(v, (size_t)k, sizeof(*v), cmp_u64);
+	if (k > 1)	/* v is NULL when the process has no socket */
+		qsort(v, (size_t)k, sizeof(*v), cmp_u64);
 	*inodes = malloc(sizeof(**inodes) * (size_t)(k + 1));
 	*fds = malloc(sizeof(**fds) * (size_t)(k + 1));
 	if (!*inodes || !*fds) {

@@ -153,8 +153,12 @@ void probes_detach(struct probe_set *ps)
 			ps->late[k++] = false;
 		}
 	}
-	close_parallel(ps->fds, k);
-	close_parallel(ps->fds + k, ps->n - k);
+	/* nothing attached yet (an early error): fds is NULL, and NULL + 0
+	 * is undefined */
+	if (ps->fds) {
+		close_parallel(ps->fds, k);
+		close_parallel(ps->fds + k, ps->n - k);
+	}
 	free(ps->fds);
 	free(ps->late);
 	memset(ps, 0, sizeof(*ps));

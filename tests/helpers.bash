@@ -14,15 +14,34 @@ common_setup() {
 	BGPIDS=""
 }
 
+# The first line of an ASan, LSan or UBSan report.
+SAN_REPORT='^(==[0-9]+==ERROR: [A-Za-z]+Sanitizer|[^ ]+:[0-9]+:[0-9]+: runtime error: |SUMMARY: [A-Za-z]+Sanitizer)'
+
 common_teardown() {
-	local p
+	local p rc=0
 	for p in $BGPIDS; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
 	for p in $BGPIDS; do
 		wait "$p" 2>/dev/null || true
 	done
+	# A build with --enable-sanitizers: a report in anything a tool
+	# wrote (stderr kept in $TMP, or the last `run`) fails the test, even
+	# when the exit status hid it.  Regular files only: a FIFO would
+	# block grep.
+	local kept=()
+	for p in "$TMP"/*; do
+		[ -f "$p" ] && [ ! -L "$p" ] && kept+=("$p")
+	done
+	if { [ "${#kept[@]}" -gt 0 ] && grep -sqIE "$SAN_REPORT" "${kept[@]}"; } ||
+	   grep -qE "$SAN_REPORT" <<< "${output:-}"; then
+		echo "sanitizer report:" >&2
+		[ "${#kept[@]}" -gt 0 ] && grep -shIE -A12 "$SAN_REPORT" "${kept[@]}" >&2
+		grep -E -A12 "$SAN_REPORT" <<< "${output:-}" >&2
+		rc=1
+	fi
 	rm -rf "$TMP"
+	return "$rc"
 }
 
 # wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.

@@ -413,6 +413,64 @@ one_line_error() {
 	one_line_error 2 "no process with PID $pid; check it with pgrep -x ckb"
 }
 
+# check_damaged SEED RC: one damaged copy's run, as the man page says:
+# 0 or 3 with a report (and one line on stderr for 3), 2 with one line
+# naming a corrupt or non-ELF file and no report; no other status.
+check_damaged() {
+	local seed=$1 rc=$2 what=$3 nerr
+	nerr=$(wc -l < "$TMP/m.err")
+	case $rc in
+	0)
+		[ "$nerr" -eq 0 ] && [ -s "$TMP/m.out" ]
+		;;
+	3)
+		[ "$nerr" -eq 1 ] && [ -s "$TMP/m.out" ] &&
+			grep -q '^ckb-symbols: ' "$TMP/m.err"
+		;;
+	2)
+		[ "$nerr" -eq 1 ] && [ ! -s "$TMP/m.out" ] &&
+			grep -qxE "ckb-symbols: $TMP/m is (a truncated or corrupt ELF file; copy the binary again|not an ELF file; pass the node executable or its librocksdb.so)" "$TMP/m.err"
+		;;
+	*)
+		false
+		;;
+	esac || {
+		echo "seed $seed ($what): exit $rc; reproduce with: $ELFMUTATE $seed $DBSIM copy && ckb-symbols copy"
+		head -c 2000 "$TMP/m.err"
+		return 1
+	}
+	# -j: one JSON document that jq reads to its end
+	if [ "$rc" != 2 ] && [ "$(( seed % 2 ))" = 0 ]; then
+		jq -e '.files | length >= 1' "$TMP/m.out" > /dev/null || {
+			echo "seed $seed ($what): -j output is not one JSON document"
+			return 1
+		}
+	fi
+}
+
+@test "200 damaged copies of ckb-dbsim (elfmutate seeds 1-200): exit 0, 2 or 3, never a crash or hang" {
+	[ -x "${ELFMUTATE:-}" ] || { echo "ELFMUTATE not built (make check builds it)"; return 1; }
+	local seed rc what json n0=0 n2=0 n3=0 ntrunc=0
+	for seed in $(seq 1 200); do
+		what=$("$ELFMUTATE" "$seed" "$BIN" "$TMP/m" | tr '\n' ' ')
+		json=
+		[ "$(( seed % 2 ))" = 0 ] && json=-j
+		rc=0
+		timeout -k 5 60 "$SYMBOLS" $json "$TMP/m" > "$TMP/m.out" 2> "$TMP/m.err" || rc=$?
+		check_damaged "$seed" "$rc" "$what"
+		# a copy cut short has lost its section headers (at the end)
+		if [[ "$what" == *"truncated to "* ]]; then
+			ntrunc=$((ntrunc + 1))
+			[ "$rc" -eq 2 ] || { echo "seed $seed ($what): exit $rc, want 2"; return 1; }
+		fi
+		case $rc in 0) n0=$((n0 + 1)) ;; 2) n2=$((n2 + 1)) ;; 3) n3=$((n3 + 1)) ;; esac
+	done
+	echo "exit 0: $n0, exit 2: $n2 ($ntrunc truncated), exit 3: $n3"
+	[ $((n0 + n2 + n3)) -eq 200 ]
+	# seed % 8 == 0 truncates: 25 of them at least
+	[ "$ntrunc" -ge 25 ]
+}
+
 @test "bad usage (exit 2)" {
 	run "$SYMBOLS"
 	one_line_error 2 "no BINARY and no -p PID; see ckb-symbols --help"

