@@ -214,7 +214,16 @@ offcpu_want() {
 offcpu_got() {
 	echo "sleep=$(stack_sum "$1" blocks '.thread == "fix-sleep" and .state == "S" and any(.kernel[]; contains("do_nanosleep"))')" \
 	     "vfork=$(stack_sum "$1" blocks '.thread == "fix-vfork" and .state == "D" and any(.kernel[]; contains("vfork"))')" \
-	     "threads=$(stack_sum "$1" blocks '.thread == "fix-t" and .state == "S" and any(.kernel[]; contains("do_nanosleep"))')"
+	     "threads=$(offcpu_sleepers "$1")"
+}
+# The fix-t threads seen off CPU inside their one nanosleep: each once at
+# least.  Counted by thread, in any state, because a busy machine may
+# preempt a thread between arming the timer and schedule(), and when the
+# timer fires before it runs again it never sleeps in S at all: its
+# nanosleep is then one "R" block (or an R and an S block).
+offcpu_sleepers() {
+	jq -s '[.[] | select(.type == "stack" and .thread == "fix-t" and
+		any(.kernel[]; contains("do_nanosleep"))) | .tid] | unique | length' "$1"
 }
 offcpu_args() { printf '%s\n' -p "$1" -j; }
 
