@@ -24,6 +24,7 @@ struct sym {
 
 struct module {
 	char path[PATH_MAX + 64];
+	char name[64];		/* shown: the mapped file's base name */
 	struct elf_file f;	/* kept open: the names point into it */
 	struct sym *syms;
 	size_t nsyms, cap;
@@ -248,16 +249,31 @@ static void module_load(struct module *m)
 	m->loaded = 1;
 }
 
-static int module_find(struct symbolizer *s, const char *path)
+static const char *base_name(const char *path)
 {
-	int i;
+	const char *b = strrchr(path, '/');
 
+	return b ? b + 1 : path;
+}
+
+/* The module opened through path, shown as the base name of mapped (the
+ * name in /proc/PID/maps, " (deleted)" left off). */
+static int module_find(struct symbolizer *s, const char *path,
+		       const char *mapped)
+{
+	const char *b = base_name(mapped);
+	int i, n = (int)strlen(b);
+
+	if (n > 10 && strcmp(b + n - 10, " (deleted)") == 0)
+		n -= 10;
 	for (i = 0; i < s->nmods; i++)
 		if (strcmp(s->mods[i].path, path) == 0)
 			return i;
 	if (s->nmods == MAX_MODS)
 		return -1;
 	snprintf(s->mods[s->nmods].path, sizeof(s->mods[0].path), "%s", path);
+	snprintf(s->mods[s->nmods].name, sizeof(s->mods[0].name), "%.*s", n,
+		 b);
 	s->mods[s->nmods].f.fd = -1;
 	return s->nmods++;
 }
@@ -301,12 +317,15 @@ static int proc_load(struct symbolizer *s, struct proc *p, pid_t pid)
 			continue;
 		}
 		plen = strlen(name);
-		if (plen > 10 && strcmp(name + plen - 10, " (deleted)") == 0)
+		snprintf(full, sizeof(full), "/proc/%d/root%.4000s", pid, name);
+		/* deleted since it was mapped, or a path this process cannot
+		 * reach (a tracer in a mount namespace or chroot of its
+		 * own): the mapping's own file */
+		if ((plen > 10 && strcmp(name + plen - 10, " (deleted)") == 0) ||
+		    access(full, F_OK) != 0)
 			snprintf(full, sizeof(full), "/proc/%d/map_files/%llx-%llx",
 				 pid, lo, hi);
-		else
-			snprintf(full, sizeof(full), "/proc/%d/root%.4000s", pid, name);
-		m->mod = module_find(s, full);
+		m->mod = module_find(s, full, name);
 	}
 	fclose(f);
 	return 0;
@@ -365,13 +384,6 @@ static const struct sym *sym_of(const struct module *m, uint64_t vaddr)
 	return best;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-
-	return b ? b + 1 : path;
-}
-
 /* The module and file address of addr in process pid, or -1. */
 static int locate(struct symbolizer *s, pid_t pid, uint64_t addr,
 		  uint64_t *vaddr, const struct mapping **mapp)
@@ -417,7 +429,7 @@ int symbolize(struct symbolizer *s, pid_t pid, uint64_t addr, char *buf,
 		return -ENOENT;
 	}
 	m = &s->mods[mi];
-	snprintf(mod, modlen, "%s", base_name(m->path));
+	snprintf(mod, modlen, "%s", m->name);
 	sym = m->loaded > 0 && vaddr ? sym_of(m, vaddr) : NULL;
 	if (!sym) {
 		snprintf(buf, len, "[unknown]");
@@ -469,7 +481,7 @@ static struct named *name_frame(struct symbolizer *s, int mi, uint64_t vaddr,
 	char text[2048], name[1024], line[1100];
 	size_t used = 0;
 	int nlines = 0, ns = 0, i;
-	const char *mod = base_name(m->path);
+	const char *mod = m->name;
 
 	uint64_t key = (vaddr << 1 | (look != vaddr)) + 1;
 
@@ -560,7 +572,7 @@ int symbolize_frame(struct symbolizer *s, pid_t pid, uint64_t pc,
 	mi = locate(s, pid, ret_addr ? pc - 1 : pc, &vaddr, &map);
 	if (mi < 0 || !vaddr) {
 		snprintf(out, width, "[unknown] (%s)",
-			 mi >= 0 ? base_name(s->mods[mi].path) :
+			 mi >= 0 ? s->mods[mi].name :
 			 map ? map->label : "?");
 		return 1;
 	}
@@ -569,7 +581,7 @@ int symbolize_frame(struct symbolizer *s, pid_t pid, uint64_t pc,
 	c = name_frame(s, mi, vaddr, ret_addr ? vaddr - 1 : vaddr);
 	if (!c) {
 		snprintf(out, width, "[unknown] (%s)",
-			 base_name(s->mods[mi].path));
+			 s->mods[mi].name);
 		return 1;
 	}
 	for (i = 0, t = c->text; i < c->nlines && i < max; i++) {

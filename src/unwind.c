@@ -256,13 +256,16 @@ static int proc_build(struct uproc *p)
 		if (!base)
 			continue;
 		plen = strlen(m->path);
-		if (plen > 10 && strcmp(m->path + plen - 10, " (deleted)") == 0)
+		snprintf(file, sizeof(file), "/proc/%d/root%s", p->pid,
+			 m->path);
+		/* as the symbolizer does: a deleted or unreachable path
+		 * opens through the mapping */
+		if ((plen > 10 &&
+		     strcmp(m->path + plen - 10, " (deleted)") == 0) ||
+		    access(file, F_OK) != 0)
 			snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx",
 				 p->pid, (unsigned long long)m->start,
 				 (unsigned long long)m->end);
-		else
-			snprintf(file, sizeof(file), "/proc/%d/root%s", p->pid,
-				 m->path);
 		if (dwfl_report_elf(p->dwfl, strrchr(m->path, '/') + 1, file, -1,
 				    base->start, false))
 			nmods++;

@@ -11,7 +11,14 @@ setup() {
 }
 
 teardown() {
-	common_teardown
+	local rc=0
+	common_teardown || rc=$?
+	# the root bind of the chroot row, once its processes are gone: never
+	# under $TMP, which common_teardown removes
+	if [ -n "${ROOT_MNT:-}" ]; then
+		umount -R "$ROOT_MNT" && rmdir "$ROOT_MNT" || rc=1
+	fi
+	return "$rc"
 }
 
 one_line_error() {
@@ -231,6 +238,37 @@ sel() { # THREAD STATE USER_FN KERNEL_FN
 	stop_pid INT "$TRACER_PID"
 	[ "$(stack_sum "$TMP/n.jsonl" blocks "$(sel fix-sleep S fix_sleep do_nanosleep)")" = 5 ]
 	[ "$(stack_sum "$TMP/n.jsonl" blocks "$(sel fix-vfork D fix_vfork vfork)")" = 3 ]
+}
+
+# The target in a chroot, the tracer in that chroot and a mount namespace
+# of its own (as in a container, or a fresh Debian in a chroot): the
+# paths in /proc/PID/maps are then not ones the tracer can open, neither
+# directly nor under /proc/PID/root, and the frames are named through
+# /proc/PID/map_files instead.
+@test "tracer and target in a chroot, the tracer in its own mount namespace: frames still named" {
+	need_root
+	command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
+	ROOT_MNT=$(mktemp -d /tmp/ckbtrace-root.XXXXXX)
+	mount --rbind / "$ROOT_MNT"
+	mount --make-rslave "$ROOT_MNT"
+	chroot "$ROOT_MNT" "$CPUFIX" -W -L -s 5 -D 10 > "$TMP/a.out" 2> "$TMP/a.err" &
+	a_PID=$!
+	BGPIDS="$BGPIDS $a_PID"
+	wait_for 10 grep -q '^ready' "$TMP/a.out"
+	# shellcheck disable=SC2016
+	chroot "$ROOT_MNT" unshare -m sh -c 'mount --make-rprivate / && exec "$@"' \
+		sh "$OFFCPU" -p "$a_PID" -j > "$TMP/c.jsonl" 2> "$TMP/c.err" &
+	TRACER_PID=$!
+	BGPIDS="$BGPIDS $TRACER_PID"
+	wait_for 60 grep -q '^Tracing' "$TMP/c.err"
+	run_cpufix a
+	stop_pid INT "$TRACER_PID"
+	cat "$TMP/c.err"
+	grep fix-sleep "$TMP/c.jsonl"
+	[ "$(stack_sum "$TMP/c.jsonl" blocks "$(sel fix-sleep S fix_sleep do_nanosleep)")" = 5 ]
+	jq -e -s '[.[] | select(.type == "stack" and .thread == "fix-sleep") | .user[]] |
+		any(startswith("fix_sleep+") and endswith(" (cpufix)"))' \
+		"$TMP/c.jsonl"
 }
 
 @test "nothing of it is left after SIGINT (exit 0)" {
