@@ -48,3 +48,16 @@ for p in $(jq -r -s 'map(select(.type == "run"))[0].parts[]' "$in"); do
 		jq -r -s -L "$dir" --arg part "$p" 'include "report"; generic_section($part)' "$in"
 	fi
 done
+
+# The soak: not a part, because it runs for an hour or more;
+# contrib/stability/run.sh makes it, and its last kept run is shown here.
+soak=${SOAK_DIR:-$dir/../contrib/stability/report-1h}
+if [ -r "$soak/run.json" ]; then
+	echo
+	echo "## Soak: ckb-rdblat and ckb-slowops always on"
+	echo
+	jq -r '"contrib/stability/run.sh \(.duration_s) s on \(.date) (source tree \(.revision)): ckb-dbsim at \(.rate) blocks/s, restarted every \(.restart_every_s) s, both tracers with --follow, sampled every \(.sample_s) s; 1-min load average \(.load_begin) at the start, \(.load_end) at the end." + (if .note then " " + .note else "" end)' "$soak/run.json"
+	echo "Every budget, and the plots: contrib/stability/$(basename "$soak")/REPORT.md."
+	echo
+	bash "$dir/../contrib/stability/report.sh" "$soak" --table
+fi
