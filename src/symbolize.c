@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "elfsym.h"
@@ -278,12 +280,38 @@ static int module_find(struct symbolizer *s, const char *path,
 	return s->nmods++;
 }
 
+void proc_map_path(pid_t pid, const char *name, unsigned long long lo,
+		   unsigned long long hi, unsigned int major,
+		   unsigned int minor, unsigned long long ino, char *out,
+		   size_t len)
+{
+	size_t n = strlen(name);
+	char exe[64];
+	struct stat st;
+
+	if (!(n > 10 && strcmp(name + n - 10, " (deleted)") == 0)) {
+		snprintf(out, len, "/proc/%d/root%.4000s", (int)pid, name);
+		if (access(out, R_OK) == 0)
+			return;
+	}
+	/* map_files wants CAP_SYS_ADMIN; /proc/PID/exe only what reading
+	 * the maps did */
+	snprintf(out, len, "/proc/%d/map_files/%llx-%llx", (int)pid, lo, hi);
+	if (access(out, R_OK) == 0)
+		return;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (stat(exe, &st) == 0 && st.st_ino == (ino_t)ino &&
+	    major(st.st_dev) == major && minor(st.st_dev) == minor)
+		snprintf(out, len, "%s", exe);
+}
+
 static int proc_load(struct symbolizer *s, struct proc *p, pid_t pid)
 {
 	char path[64], line[PATH_MAX + 128], full[PATH_MAX + 64], perms[8];
-	unsigned long long lo, hi, off;
+	unsigned long long lo, hi, off, ino;
+	unsigned int maj, min;
 	struct mapping *n, *m;
-	size_t cap = 0, plen;
+	size_t cap = 0;
 	const char *name;
 	int pos;
 	FILE *f;
@@ -298,8 +326,9 @@ static int proc_load(struct symbolizer *s, struct proc *p, pid_t pid)
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		pos = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi,
-			   perms, &off, &pos) < 4 || perms[2] != 'x')
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &lo, &hi,
+			   perms, &off, &maj, &min, &ino, &pos) < 7 ||
+		    perms[2] != 'x')
 			continue;
 		name = pos ? line + pos : "";
 		if (p->nmaps == cap) {
@@ -316,15 +345,8 @@ static int proc_load(struct symbolizer *s, struct proc *p, pid_t pid)
 				 name[0] == '[' ? name : "[anon]");
 			continue;
 		}
-		plen = strlen(name);
-		snprintf(full, sizeof(full), "/proc/%d/root%.4000s", pid, name);
-		/* deleted since it was mapped, or a path this process cannot
-		 * reach (a tracer in a mount namespace or chroot of its
-		 * own): the mapping's own file */
-		if ((plen > 10 && strcmp(name + plen - 10, " (deleted)") == 0) ||
-		    access(full, F_OK) != 0)
-			snprintf(full, sizeof(full), "/proc/%d/map_files/%llx-%llx",
-				 pid, lo, hi);
+		proc_map_path(pid, name, lo, hi, maj, min, ino, full,
+			      sizeof(full));
 		m->mod = module_find(s, full, name);
 	}
 	fclose(f);

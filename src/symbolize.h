@@ -13,6 +13,16 @@
 
 struct symbolizer;
 
+/* The path that opens the file pid maps at lo-hi, named name in
+ * /proc/PID/maps, with device major:minor and inode ino: the name under
+ * /proc/PID/root; when that cannot be reached (a deleted file, a tracer in
+ * a chroot or mount namespace of its own, a directory it may not search)
+ * /proc/PID/map_files/LO-HI, or /proc/PID/exe for the executable. */
+void proc_map_path(pid_t pid, const char *name, unsigned long long lo,
+		   unsigned long long hi, unsigned int major,
+		   unsigned int minor, unsigned long long ino, char *out,
+		   size_t len);
+
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
 

@@ -12,6 +12,7 @@
 
 #include "elfsym.h"
 #include "unwind.h"
+#include "symbolize.h"
 #include "util.h"
 
 #define DEFAULT_PROCS 16
@@ -25,6 +26,8 @@ struct umap {
 	int kind;
 	bool exec;
 	char *path;		/* MAP_FILE: as /proc/PID/maps names it */
+	unsigned int major, minor;
+	unsigned long long ino;
 };
 
 struct cfi_slot {
@@ -86,7 +89,8 @@ static void maps_free(struct uproc *p)
 static int maps_read(struct uproc *p)
 {
 	char path[64], line[PATH_MAX + 128], perms[8];
-	unsigned long long lo, hi, off;
+	unsigned long long lo, hi, off, ino;
+	unsigned int maj, min;
 	struct umap *m, *n;
 	size_t cap = 0;
 	const char *name;
@@ -101,8 +105,8 @@ static int maps_read(struct uproc *p)
 	while (fgets(line, sizeof(line), f) && p->nmaps < MAX_MAPS) {
 		line[strcspn(line, "\n")] = '\0';
 		pos = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi,
-			   perms, &off, &pos) < 4)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &lo, &hi,
+			   perms, &off, &maj, &min, &ino, &pos) < 7)
 			continue;
 		name = pos ? line + pos : "";
 		if (p->nmaps == cap) {
@@ -114,7 +118,7 @@ static int maps_read(struct uproc *p)
 		}
 		m = &p->maps[p->nmaps];
 		*m = (struct umap){ lo, hi, off, MAP_ANON, perms[2] == 'x',
-				    NULL };
+				    NULL, maj, min, ino };
 		if (name[0] == '/') {
 			m->kind = MAP_FILE;
 			m->path = strdup(name);
@@ -240,7 +244,6 @@ static int proc_build(struct uproc *p)
 	dwfl_report_begin(p->dwfl);
 	for (i = 0; i < p->nmaps; i++) {
 		const struct umap *m = &p->maps[i], *base = NULL;
-		size_t plen;
 
 		if (m->kind != MAP_FILE || !m->exec)
 			continue;
@@ -255,17 +258,8 @@ static int proc_build(struct uproc *p)
 			}
 		if (!base)
 			continue;
-		plen = strlen(m->path);
-		snprintf(file, sizeof(file), "/proc/%d/root%s", p->pid,
-			 m->path);
-		/* as the symbolizer does: a deleted or unreachable path
-		 * opens through the mapping */
-		if ((plen > 10 &&
-		     strcmp(m->path + plen - 10, " (deleted)") == 0) ||
-		    access(file, F_OK) != 0)
-			snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx",
-				 p->pid, (unsigned long long)m->start,
-				 (unsigned long long)m->end);
+		proc_map_path(p->pid, m->path, m->start, m->end, m->major,
+			      m->minor, m->ino, file, sizeof(file));
 		if (dwfl_report_elf(p->dwfl, strrchr(m->path, '/') + 1, file, -1,
 				    base->start, false))
 			nmods++;
