@@ -262,6 +262,42 @@ EOF
 	[ "$n" -ge 20 ] && [ "$pct" -ge 90 ]
 }
 
+# As on a fresh Debian with the checkout in /root (0700): the program's
+# directory is one the user may not search, and it runs by a relative
+# path from there.  The tool, as that user with CAP_BPF and CAP_PERFMON
+# only, can open neither the path nor map_files: it opens /proc/PID/exe.
+@test "its own user's program, in a directory that user may not search: frames named, fp and dwarf" {
+	need_root
+	local priv="$TMP/priv" caps st
+	mkdir -m 700 "$priv"
+	cp "$CPUFIX" "$priv/cpufix"
+	chmod 755 "$priv/cpufix"
+	caps=(setpriv --reuid=65534 --regid=65534 --clear-groups
+		--inh-caps=-all,+bpf,+perfmon --ambient-caps=-all,+bpf,+perfmon)
+	for st in fp dwarf; do
+		rm -f "$TMP/a.out"
+		(cd "$priv" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+			./cpufix -W -L -S 2000 > "$TMP/a.out" 2> "$TMP/a.err") &
+		a_PID=$!
+		BGPIDS="$BGPIDS $a_PID"
+		wait_for 10 grep -q '^ready' "$TMP/a.out"
+		! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "/proc/$a_PID/root$priv/cpufix"
+		"${caps[@]}" env CKBTRACE_CACHE_DIR="$TMP/w-$st" "$PROFILE" -p "$a_PID" -F 99 -j \
+			--stack "$st" > "$TMP/p.jsonl" 2> "$TMP/p.err" &
+		TRACER_PID=$!
+		BGPIDS="$BGPIDS $TRACER_PID"
+		wait_for 60 grep -q '^Tracing' "$TMP/p.err"
+		run_cpufix a
+		stop_pid INT "$TRACER_PID"
+		kill -USR1 "$a_PID"
+		wait "$a_PID"
+		local pct n
+		read -r pct n <<< "$(chain_pct "$TMP/p.jsonl")"
+		echo "$st: $pct% of $n samples"
+		[ "$n" -ge 20 ] && [ "$pct" -ge 90 ]
+	done
+}
+
 @test "nothing of it is left after SIGINT (exit 0)" {
 	need_root
 	detach_check "$PROFILE" INT 0 -F 99 --stack fp
