@@ -438,7 +438,7 @@ rocksdb_catalog() {
 CATALOGS=()
 
 # rocksdb_probes CATALOG OPS OUT: what ckb-rdblat attaches for the
-# operations OPS (comma-separated, "" = all; their dependencies added as
+# operations OPS (comma-separated, STALL for both stall rows; "" = its default set, every op not "off"; their dependencies added as
 # the catalog's "needs" says, and where calls nest (any layer but the C
 # API alone) its "guards", to a fixed point), one line per function into OUT, fields
 # separated by tabs: file path, symbol (mangled for C++), entry program
@@ -448,7 +448,10 @@ CATALOGS=()
 rocksdb_probes() {
 	jq -r --arg ops "$2" '
 		. as $c |
-		(if $ops == "" then [$c.ops[].name] else $ops | split(",") end) as $want |
+		(if $ops == "" then [$c.ops[] | select(.off | not) | .name]
+		 else $ops | split(",") |
+			map(if . == "STALL" then "STALL_DELAY", "STALL_STOP" else . end)
+		 end) as $want |
 		($c.ops | map({ key: .name, value: (.needs +
 			(if $c.layer != "C API" then (.guards // []) else [] end)) }) |
 		  from_entries) as $needs |
@@ -472,6 +475,29 @@ rocksdb_probes() {
 		  (map(.entry | select(. != null)) | first // "-"),
 		  (map(.ret | select(. != null)) | first // "-"),
 		  .[0].op, .[0].layer, (.[0].offset | tostring), .[0].row ] | @tsv' "$1" > "$3"
+}
+
+# rocksdb_sites CATALOG OPS: the sites ckb-rdblat -o OPS (its default
+# operations when OPS is empty) attaches to, as ckb-symbols -j says, one line per
+# program and site ("uprobe OFFSET" or "uretprobe OFFSET"), sorted.  Not
+# grouped by function as rocksdb_probes is: two rows at one function (a
+# C API call and the transaction tally reset on it, say) are two programs.
+rocksdb_sites() {
+	jq -r --arg ops "$2" '
+		. as $c |
+		(if $ops == "" then [$c.ops[] | select(.off | not) | .name]
+		 else $ops | split(",") |
+			map(if . == "STALL" then "STALL_DELAY", "STALL_STOP" else . end)
+		 end) as $want |
+		($c.ops | map({ key: .name, value: (.needs +
+			(if $c.layer != "C API" then (.guards // []) else [] end)) }) |
+		  from_entries) as $needs |
+		($want | until(. as $w | ($w + [$w[] | $needs[.][]?] | unique) == ($w | unique);
+			. + [.[] | $needs[.][]?] | unique)) as $attach |
+		$c.catalog[] | select(.probed and (.op as $o | $attach | index($o))) |
+		. as $row | .sites[] |
+		(if $row.entry != null then "uprobe \(.offset)" else empty end),
+		(if $row.return != null then "uretprobe \(.offset)" else empty end)' "$1" | sort
 }
 
 # rocksdb_capi_map VAR CATALOG: VAR = a JSON object, for each operation

@@ -111,13 +111,13 @@ rdblat_kernel_offsets() {
 	done | sort
 }
 
-# rdblat_expected_offsets W: the same list from PW/W.functions.
+# rdblat_expected_offsets W: the same list from ckb-symbols -j.
 rdblat_expected_offsets() {
-	local e r off
-	while IFS=$'\t' read -r _ _ e r _ _ off _; do
-		[ "$e" = - ] || echo "uprobe $off"
-		[ "$r" = - ] || echo "uretprobe $off"
-	done < "$PW/$1.functions" | sort
+	if [ "$1" = A ]; then
+		rocksdb_sites "$RDBLAT_CAT_A" "$RDBLAT_A_OPS"
+	else
+		rocksdb_sites "$RDBLAT_CAT_B" ""
+	fi
 }
 
 # rdblat_verbose DIR ARG...: ckb-rdblat -v ARG... for a second, each
