@@ -231,6 +231,8 @@ rdblat_prepare() {
 	[ -s "$PW/A.functions" ] || die "ckb-symbols finds nothing ckb-rdblat would probe in $RDBLAT_LIB"
 	[ -s "$PW/B.functions" ] || die "ckb-symbols finds nothing ckb-rdblat would probe in ckb-dbsim"
 	rocksdb_capi_map RDBLAT_CAPI_MAP "$RDBLAT_CAT_B"
+	# what ckb-rdblat -p traces by default: the ops not marked off
+	RDBLAT_B_DEFAULT=$(jq -c '[.ops[] | select(.off | not) | .name]' "$RDBLAT_CAT_B")
 	rdblat_scripts A
 	rdblat_scripts B
 
@@ -371,13 +373,15 @@ rdblat_run_a() {
 
 # rdblat_check_b_counts R: ckb-rdblat's JSON interval counts (RD/out)
 # against ckb-dbsim's --counts (RD/counts.json): every operation the C
-# API rows carry, FLUSH and COMPACTION from the RocksDB LOG events.
+# API rows carry that ckb-rdblat traces by default (not ITER_NEXT), FLUSH
+# and COMPACTION from the RocksDB LOG events.
 rdblat_check_b_counts() {
 	local r=$1 n nd diff
 	read -r n nd diff < <(jq -n -r --slurpfile j "$RD/out" --slurpfile c "$RD/counts.json" \
-		--argjson map "$RDBLAT_CAPI_MAP" '
+		--argjson map "$RDBLAT_CAPI_MAP" --argjson ops "$RDBLAT_B_DEFAULT" '
 		($c[0].calls) as $k | ($c[0].log // {}) as $l |
-		(($map | map_values([.[] | $k[.] // 0] | add)) +
+		(($map | with_entries(select(.key as $o | $ops | index($o))) |
+		  map_values([.[] | $k[.] // 0] | add)) +
 		 { FLUSH: ($l.flush_started // 0), COMPACTION: ($l.compaction_started // 0) }) as $want |
 		([$j[] | select(.type == "interval")] | group_by(.op) |
 		  map({ key: .[0].op, value: (map(.count) | add) }) | from_entries) as $got |
