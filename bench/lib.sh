@@ -437,16 +437,10 @@ rocksdb_catalog() {
 }
 CATALOGS=()
 
-# rocksdb_probes CATALOG OPS OUT: what ckb-rdblat attaches for the
-# operations OPS (comma-separated, STALL for both stall rows; "" = its default set, every op not "off"; their dependencies added as
-# the catalog's "needs" says, and where calls nest (any layer but the C
-# API alone) its "guards", to a fixed point), one line per function into OUT, fields
-# separated by tabs: file path, symbol (mangled for C++), entry program
-# and return program ("-" for none), op, layer, file offset, the catalog
-# row's symbol (a demangled prefix for C++).  A function two rows share
-# gets one line with both ends.
-rocksdb_probes() {
-	jq -r --arg ops "$2" '
+# ROCKSDB_ROWS_JQ: jq, input a ckb-symbols -j catalog, $ops as for
+# rocksdb_probes: $c (the catalog), then each catalog row ckb-rdblat -o
+# $ops attaches (the ops asked for, with what they need, to a fixed point).
+ROCKSDB_ROWS_JQ='
 		. as $c |
 		(if $ops == "" then [$c.ops[] | select(.off | not) | .name]
 		 else $ops | split(",") |
@@ -457,10 +451,22 @@ rocksdb_probes() {
 		  from_entries) as $needs |
 		($want | until(. as $w | ($w + [$w[] | $needs[.][]?] | unique) == ($w | unique);
 			. + [.[] | $needs[.][]?] | unique)) as $attach |
+		$c | .catalog[] | select(.probed and (.op as $o | $attach | index($o)))'
+
+# rocksdb_probes CATALOG OPS OUT: what ckb-rdblat attaches for the
+# operations OPS (comma-separated, STALL for both stall rows; "" = its default set, every op not "off"; their dependencies added as
+# the catalog's "needs" says, and where calls nest (any layer but the C
+# API alone) its "guards", to a fixed point), one line per function into OUT, fields
+# separated by tabs: file path, symbol (mangled for C++), entry program
+# and return program ("-" for none), op, layer, file offset, the catalog
+# row's symbol (a demangled prefix for C++).  A function two rows share
+# gets one line with both ends.
+rocksdb_probes() {
+	jq -r --arg ops "$2" '. as $c |
 		($c.functions // [] | map(select(.defined)) |
 		  map({ key: "\(.file):\(.address)", value: (.mangled // .name) }) |
 		  reverse | from_entries) as $fn |
-		[ $c.catalog[] | select(.probed and (.op as $o | $attach | index($o))) |
+		[ '"$ROCKSDB_ROWS_JQ"' |
 		  . as $row | .sites[] |
 		  { path: $c.files[.file].path,
 		    name: (if $row.layer == "capi" or $row.layer == "tally"
@@ -483,18 +489,7 @@ rocksdb_probes() {
 # grouped by function as rocksdb_probes is: two rows at one function (a
 # C API call and the transaction tally reset on it, say) are two programs.
 rocksdb_sites() {
-	jq -r --arg ops "$2" '
-		. as $c |
-		(if $ops == "" then [$c.ops[] | select(.off | not) | .name]
-		 else $ops | split(",") |
-			map(if . == "STALL" then "STALL_DELAY", "STALL_STOP" else . end)
-		 end) as $want |
-		($c.ops | map({ key: .name, value: (.needs +
-			(if $c.layer != "C API" then (.guards // []) else [] end)) }) |
-		  from_entries) as $needs |
-		($want | until(. as $w | ($w + [$w[] | $needs[.][]?] | unique) == ($w | unique);
-			. + [.[] | $needs[.][]?] | unique)) as $attach |
-		$c.catalog[] | select(.probed and (.op as $o | $attach | index($o))) |
+	jq -r --arg ops "$2" "$ROCKSDB_ROWS_JQ"' |
 		. as $row | .sites[] |
 		(if $row.entry != null then "uprobe \(.offset)" else empty end),
 		(if $row.return != null then "uretprobe \(.offset)" else empty end)' "$1" | sort
