@@ -200,7 +200,9 @@ void follow_report(const struct follow *f, const struct follow_gap *g,
 	printf(",\"build_id\":\"%s\",\"rebuilt\":%s,\"gap_ms\":%.1f,"
 	       "\"lag_ms\":%.1f,\"probes\":%d,\"restarts\":%llu}\n",
 	       f->build_id, g->rebuilt ? "true" : "false",
-	       (double)g->gap_ns / 1e6,
+	       /* cut to 0.1 ms, not rounded: its whole milliseconds are
+		* the untraced_ms the next interval reports */
+	       (double)(g->gap_ns / 100000) / 10,
 	       g->lag_ns < 0 ? -1.0 : (double)g->lag_ns / 1e6, probes,
 	       (unsigned long long)f->restarts);
 	fflush(stdout);
