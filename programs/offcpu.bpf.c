@@ -125,6 +125,11 @@ TRACEPOINT_PROBE(sched, sched_switch)
 						   STACK_NOT_TAKEN;
 			s.key.kstack = WANT_KERNEL ? take_stack(args, 0) :
 						     STACK_NOT_TAKEN;
+			/* its last block still open: the kernel did not
+			 * run this program when it came back (seen under
+			 * load); counted, never silently dropped */
+			if (off_starts.lookup(&prev))
+				count(OFFC_NO_SWITCH_IN);
 			if (off_starts.update(&prev, &s) != 0)
 				count(OFFC_STARTS_FULL);
 		} else {

@@ -36,6 +36,8 @@ struct off_val {
 #define OFFC_KEYS_FULL 3	/* a new row found the rows map full */
 #define OFFC_STARTS_FULL 4	/* a switch out found the threads map full */
 #define OFFC_NO_WAKEUP 5	/* a sleep ended without a wakeup seen */
-#define OFFC_COUNT 6
+#define OFFC_NO_SWITCH_IN 6	/* a switch out found the thread's last one
+				 * still open: its switch in was not seen */
+#define OFFC_COUNT 7
 
 #endif

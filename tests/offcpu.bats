@@ -123,7 +123,7 @@ sel() { # THREAD STATE USER_FN KERNEL_FN
 		.state == "S") | .max_ns] | max < 40000000' "$TMP/o.jsonl"
 	jq -e -s '.[0].type == "start" and .[0].stack_method == "fp" and
 		(.[-1] | .type == "summary" and .lost_rows == 0 and
-		.lost_starts == 0 and .stacks.full.user == 0 and
+		.lost_starts == 0 and .missed_ends == 0 and .stacks.full.user == 0 and
 		.stacks.full.kernel == 0)' "$TMP/o.jsonl"
 }
 

@@ -336,14 +336,15 @@ static void summary(struct state *s, const char *reason, double secs)
 		       "%.3f,\"blocks\":%llu,\"under_min\":%llu,"
 		       "\"over_max\":%llu,\"filtered_rows\":%llu,"
 		       "\"lost_rows\":%llu,\"lost_starts\":%llu,"
-		       "\"no_wakeup\":%llu", reason, secs,
+		       "\"no_wakeup\":%llu,\"missed_ends\":%llu", reason, secs,
 		       (unsigned long long)c[OFFC_BLOCKS],
 		       (unsigned long long)c[OFFC_UNDER],
 		       (unsigned long long)c[OFFC_OVER],
 		       (unsigned long long)s->rows.filtered,
 		       (unsigned long long)c[OFFC_KEYS_FULL],
 		       (unsigned long long)c[OFFC_STARTS_FULL],
-		       (unsigned long long)c[OFFC_NO_WAKEUP]);
+		       (unsigned long long)c[OFFC_NO_WAKEUP],
+		       (unsigned long long)c[OFFC_NO_SWITCH_IN]);
 		stack_counts_json(stdout, &s->sc);
 		printf("}\n");
 	}
@@ -351,14 +352,19 @@ static void summary(struct state *s, const char *reason, double secs)
 	vmsg("%llu blocks counted, %llu under -m, %llu over -M; %llu stacks "
 	     "kept, %llu user and %llu kernel ones not (the stack map was "
 	     "full); %llu without a user stack; %llu sleeps ended without a "
-	     "wakeup seen", (unsigned long long)c[OFFC_BLOCKS],
+	     "wakeup seen; %llu ends not seen", (unsigned long long)c[OFFC_BLOCKS],
 	     (unsigned long long)c[OFFC_UNDER], (unsigned long long)c[OFFC_OVER],
 	     (unsigned long long)k[STACKC_KEPT],
 	     (unsigned long long)k[STACKC_USER_FULL],
 	     (unsigned long long)k[STACKC_KERNEL_FULL],
 	     (unsigned long long)k[STACKC_USER_NONE],
-	     (unsigned long long)c[OFFC_NO_WAKEUP]);
+	     (unsigned long long)c[OFFC_NO_WAKEUP],
+	     (unsigned long long)c[OFFC_NO_SWITCH_IN]);
 	stack_counts_say(&s->sc, s->o.s.stack_entries);
+	if (c[OFFC_NO_SWITCH_IN])
+		msg("%llu blocks not counted: the kernel did not run the "
+		    "program when the thread came back on the CPU",
+		    (unsigned long long)c[OFFC_NO_SWITCH_IN]);
 	if (c[OFFC_KEYS_FULL] || c[OFFC_STARTS_FULL])
 		msg("%llu blocks not counted: the rows map was full; %llu not "
 		    "timed: the threads map was full",
