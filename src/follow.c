@@ -182,6 +182,17 @@ int follow_wait_default(volatile sig_atomic_t *stop, char *detail,
 	}
 }
 
+void follow_failed(struct follow *f, pid_t pid)
+{
+	f->fails = f->fail_pid == pid ? f->fails + 1 : 1;
+	f->fail_pid = pid;
+	if (f->fails >= FOLLOW_TRIES) {
+		msg("PID %d cannot be traced (see above); waiting for another",
+		    pid);
+		f->skip_pid = pid;
+	}
+}
+
 void follow_report(const struct follow *f, const struct follow_gap *g,
 		   const char *exe, int probes, bool json)
 {

@@ -22,6 +22,8 @@ struct follow {
 	pid_t pid;			/* the process traced, 0 while waiting */
 	pid_t old_pid;			/* the last one that went away */
 	pid_t skip_pid;			/* one that could not be traced */
+	pid_t fail_pid;			/* the last one that failed to attach */
+	int fails;			/* its failures in a row */
 	uint64_t gone_ns;		/* mono_ns() when it was seen gone */
 	uint64_t restarts;		/* processes attached after the first */
 	uint64_t untraced_ns;		/* summed gaps */
@@ -55,6 +57,11 @@ int follow_build_id(pid_t pid, char *out);
  * fill g, count the restart, remember the new identity. */
 void follow_attached(struct follow *f, pid_t pid, const char *build_id,
 		     bool rebuilt, uint64_t now_ns, struct follow_gap *g);
+
+/* Attaching to pid failed (it may be starting still): after
+ * FOLLOW_TRIES failures in a row it is skipped, and that is said once. */
+#define FOLLOW_TRIES 20		/* at one try per 100 ms: 2 s to become traceable */
+void follow_failed(struct follow *f, pid_t pid);
 
 /* Say that g happened: one line on stderr and, with json, one
  * {"type":"reattach",...} line on stdout; exe is the new executable as

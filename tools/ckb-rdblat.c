@@ -105,8 +105,6 @@ struct state {
 	struct follow fl;
 	bool waiting;			/* the process is gone, no new one yet */
 	uint64_t next_find_ns;
-	pid_t fail_pid;			/* a new process that failed to attach */
-	int find_fails;
 	uint64_t untraced_ns;		/* to report with the next interval */
 	pid_t gone_pid;
 	/* --prometheus: the current process's series count from base; the
@@ -700,7 +698,6 @@ static void prom_fill(struct prom_buf *b, void *arg)
 
 /* ---- --follow ---- */
 
-#define FIND_TRIES 20		/* a new process gets 2 s to become traceable */
 /* a process's final series stay on /metrics this long after it exited:
  * every scraper sees the last values, then Prometheus marks them stale */
 #define LAST_KEEP_NS (300 * 1000000000ull)
@@ -741,13 +738,7 @@ static void target_found(struct state *s, pid_t pid)
 	if (err) {
 		/* it may be starting still: try again for a while */
 		run_detach(&s->ss.run);
-		s->find_fails = s->fail_pid == pid ? s->find_fails + 1 : 1;
-		s->fail_pid = pid;
-		if (s->find_fails >= FIND_TRIES) {
-			msg("PID %d cannot be traced (see above); waiting for "
-			    "another", pid);
-			s->fl.skip_pid = pid;
-		}
+		follow_failed(&s->fl, pid);
 		return;
 	}
 	s->waiting = false;

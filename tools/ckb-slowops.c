@@ -126,8 +126,6 @@ struct state {
 	bool following, waiting;
 	struct follow fl;
 	uint64_t next_find_ns;
-	pid_t fail_pid;
-	int find_fails;
 	struct prom *prom;
 	struct flame *flame;		/* -f and --flame: the stacks so far */
 	FILE *flame_out;
@@ -753,7 +751,6 @@ static void target_lost(struct state *s, uint64_t now)
 }
 
 #define FIND_NS 100000000ull	/* look for a new process every 100 ms */
-#define FIND_TRIES 20
 
 static void target_found(struct state *s, pid_t pid)
 {
@@ -762,13 +759,7 @@ static void target_found(struct state *s, pid_t pid)
 
 	if (err) {
 		run_detach(&s->ss.run);
-		s->find_fails = s->fail_pid == pid ? s->find_fails + 1 : 1;
-		s->fail_pid = pid;
-		if (s->find_fails >= FIND_TRIES) {
-			msg("PID %d cannot be traced (see above); waiting for "
-			    "another", pid);
-			s->fl.skip_pid = pid;
-		}
+		follow_failed(&s->fl, pid);
 		return;
 	}
 	s->waiting = false;
