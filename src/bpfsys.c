@@ -72,6 +72,24 @@ int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
 	return 0;
 }
 
+int bpf_prog_skipped(int fd, uint64_t *skipped)
+{
+	struct bpf_prog_info info;
+	union bpf_attr a;
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (uint64_t)(uintptr_t)&info;
+	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+	if (err)
+		return err;
+	*skipped = info.recursion_misses;
+	return 0;
+}
+
 int bpf_map_sizes(int fd, uint32_t *key_size, uint32_t *value_size)
 {
 	struct bpf_map_info info;

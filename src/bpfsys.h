@@ -23,6 +23,12 @@ int bpf_map_del(int fd, const void *key);
 /* Type, key size and max_entries of a map: 0 or -errno. */
 int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries);
 
+/* Runs of a loaded program the kernel skipped because another BPF
+ * program was running on that CPU, or a BPF map call from user space was
+ * (recursion_misses: kernels that do not count it for tracepoints say 0).
+ * 0 or -errno. */
+int bpf_prog_skipped(int fd, uint64_t *skipped);
+
 /* Key and value size of a map: 0 or -errno. */
 int bpf_map_sizes(int fd, uint32_t *key_size, uint32_t *value_size);
 

@@ -188,6 +188,55 @@ int run_maps(const struct run *r, const char *const *names, int n, int *fds)
 	return 0;
 }
 
+/* name and n, as fmt puts them, onto buf at *used; sep before all but
+ * the first */
+static void skipped_add(char *buf, size_t len, size_t *used, const char *sep,
+			const char *fmt, const char *name, uint64_t n)
+{
+	int w;
+
+	if (!buf || *used >= len)
+		return;
+	w = snprintf(buf + *used, len - *used, fmt, *used ? sep : "", name,
+		     (unsigned long long)n);
+	if (w > 0)
+		*used += (size_t)w;
+}
+
+uint64_t run_skipped(const struct run *r, char *text, char *json,
+		     size_t len)
+{
+	uint64_t sum = 0, n;
+	size_t tused = 0, jused = 0;
+	const char *name;
+	int i;
+
+	if (text && len)
+		text[0] = '\0';
+	if (json && len)
+		json[0] = '\0';
+	for (i = 0; i < r->obj.nprogs; i++) {
+		if (bpf_prog_skipped(r->obj.prog_fds[i], &n) || !n)
+			continue;
+		sum += n;
+		name = r->obj.prog_names[i];
+		/* BCC's TRACEPOINT_PROBE(cat, event) is tracepoint__cat__event */
+		if (!strncmp(name, "tracepoint__", 12) && strstr(name + 12, "__"))
+			name = strstr(name + 12, "__") + 2;
+		skipped_add(text, len, &tused, ", ", "%s%s %llu", name, n);
+		skipped_add(json, len, &jused, ",", "%s\"%s\":%llu", name, n);
+	}
+	return sum;
+}
+
+void run_skipped_say(uint64_t n, const char *text)
+{
+	if (n)
+		msg("the kernel skipped %llu runs of its programs (%s): another "
+		    "BPF program or BPF call held that CPU, so counts may be "
+		    "short by that many", (unsigned long long)n, text);
+}
+
 static const char *const kind_names[] = {
 	[PROBE_UPROBE] = "uprobe", [PROBE_URETPROBE] = "uretprobe",
 	[PROBE_TRACEPOINT] = "tracepoint", [PROBE_PERF] = "perf event",

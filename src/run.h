@@ -7,6 +7,8 @@
 #define CKBTRACE_RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "bpfsys.h"
 #include "plan.h"
@@ -42,6 +44,18 @@ int run_load(struct run *r, const char *text, const char *const *cflags,
 /* The fds of n maps of the loaded text: 0, or -ENOENT with the missing
  * one named on stderr. */
 int run_maps(const struct run *r, const char *const *names, int n, int *fds);
+
+/* Runs of the loaded programs the kernel skipped because another BPF
+ * program (or a BPF map call from user space) held that CPU: their sum;
+ * for those with any, text (when not NULL) gets "program N,..." and json
+ * "\"program\":N,...", each program named without BCC's
+ * "tracepoint__CATEGORY__" prefix; both buffers len bytes. */
+uint64_t run_skipped(const struct run *r, char *text, char *json,
+		     size_t len);
+
+/* The one line on stderr for n skipped runs (run_skipped's sum and
+ * text); nothing when n is 0. */
+void run_skipped_say(uint64_t n, const char *text);
 
 /* Attach every probe of the plan: entries (and tracepoints, perf events)
  * first, then return probes, so that no return is seen before its entry

@@ -416,6 +416,9 @@ static void summary(void *arg, const char *reason)
 	uint64_t keys = 0, slots = 0, unsettled = 0, start = 0;
 	uint32_t z = IO_DROP_START_FULL;
 	bool first = true;
+	char skipped_by[512], skipped_json[512];
+	uint64_t skipped = run_skipped(&s->run, skipped_by, skipped_json,
+				       sizeof(skipped_by));
 	int i;
 
 	agg_lost(s->agg, &keys, &slots, &unsettled);
@@ -432,8 +435,10 @@ static void summary(void *arg, const char *reason)
 			first = false;
 		}
 		printf("},\"lost_keys\":%llu,\"lost_buckets\":%llu,"
-		       "\"lost_starts\":%llu}\n", (unsigned long long)keys,
-		       (unsigned long long)slots, (unsigned long long)start);
+		       "\"lost_starts\":%llu,\"skipped_runs\":%llu,"
+		       "\"skipped_by\":{%s}}\n", (unsigned long long)keys,
+		       (unsigned long long)slots, (unsigned long long)start,
+		       (unsigned long long)skipped, skipped_json);
 		fflush(stdout);
 	}
 	if (keys || slots || start)
@@ -441,6 +446,7 @@ static void summary(void *arg, const char *reason)
 		    "put in a histogram, %llu not timed",
 		    (unsigned long long)keys, (unsigned long long)slots,
 		    (unsigned long long)start);
+	run_skipped_say(skipped, skipped_by);
 	if (unsettled)
 		vmsg("%llu intervals closed with a program still writing",
 		     (unsigned long long)unsettled);

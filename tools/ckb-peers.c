@@ -1156,12 +1156,15 @@ static void summary(void *arg, const char *reason)
 {
 	struct state *s = arg;
 	uint64_t lost[PEER_DROP_COUNT] = { 0 }, keys = 0, slots = 0,
-		 unsettled = 0;
+		 unsettled = 0, skipped;
+	char skipped_by[512], skipped_json[512];
 	uint32_t i;
 
 	for (i = 0; i < PEER_DROP_COUNT; i++)
 		bpf_map_sum_u64(s->drops_fd, &i, &lost[i]);
 	agg_lost(s->agg, &keys, &slots, &unsettled);
+	skipped = run_skipped(&s->run, skipped_by, skipped_json,
+			      sizeof(skipped_by));
 	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",", reason);
 		if (s->o.events) {
@@ -1181,7 +1184,8 @@ static void summary(void *arg, const char *reason)
 		       "\"named_from_proc\":%llu,\"lost_connections\":%llu,"
 		       "\"lost_intervals\":%llu,\"lost_events\":%llu,"
 		       "\"lost_joins\":%llu,\"lost_hist_keys\":%llu,"
-		       "\"lost_hist_buckets\":%llu}\n",
+		       "\"lost_hist_buckets\":%llu,\"skipped_runs\":%llu,"
+		       "\"skipped_by\":{%s}}\n",
 		       s->f.sock_length ? "sock_length" : "tcp_probe",
 		       (unsigned long long)s->held.n,
 		       (unsigned long long)s->resolved,
@@ -1189,9 +1193,11 @@ static void summary(void *arg, const char *reason)
 		       (unsigned long long)lost[PEER_DROP_STATS],
 		       (unsigned long long)lost[PEER_DROP_EVENTS],
 		       (unsigned long long)lost[PEER_DROP_TUPLES],
-		       (unsigned long long)keys, (unsigned long long)slots);
+		       (unsigned long long)keys, (unsigned long long)slots,
+		       (unsigned long long)skipped, skipped_json);
 		fflush(stdout);
 	}
+	run_skipped_say(skipped, skipped_by);
 	if (lost[PEER_DROP_SOCKS] || lost[PEER_DROP_STATS] ||
 	    lost[PEER_DROP_EVENTS] || lost[PEER_DROP_TUPLES] || keys || slots)
 		msg("not counted: %llu connections (map full), %llu connection "
