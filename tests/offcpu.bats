@@ -164,7 +164,7 @@ sel() { # THREAD STATE USER_FN KERNEL_FN
 		--flame "$TMP/f.html"
 	run_cpufix a
 	stop_pid INT "$TRACER_PID"
-	cat "$TMP/f.folded"
+	cat "$TMP/f.folded" "$TMP/f.err"
 	local line us
 	line=$(grep '^fix-sleep;.*;sleep_thread (cpufix);fix_sleep (cpufix);[_a-z]*clock_nanosleep (libc\.so\.6);.*do_nanosleep_\[k\];.*;S [0-9]*$' "$TMP/f.folded")
 	[ "$(echo "$line" | wc -l)" = 1 ]
