@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <libiberty/demangle.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,17 +463,9 @@ bool elf_is_library(const struct elf_file *f)
 
 char *cxx_demangle(const char *mangled)
 {
-	char *d;
-	int status = 0;
-
 	if (strncmp(mangled, "_Z", 2) != 0)
 		return NULL;
-	d = __cxa_demangle(mangled, NULL, NULL, &status);
-	if (d && status != 0) {
-		free(d);
-		return NULL;
-	}
-	return d;
+	return cplus_demangle(mangled, DMGL_PARAMS | DMGL_ANSI);
 }
 
 bool cxx_demangled_match(const char *d, const char *prefix)

@@ -76,10 +76,6 @@ bool elf_contains(const struct elf_file *f, const char *needle);
  * interpreter)? */
 bool elf_is_library(const struct elf_file *f);
 
-/* libstdc++'s demangler (malloc()ed result, status 0 on success); the
- * one declaration every file uses. */
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 /* Does demangling mangled give a name starting with prefix?  Only
  * Itanium C++ names (_Z...) can match. */
 bool cxx_prefix_match(const char *mangled, const char *prefix);

@@ -99,13 +99,13 @@ void demangle_name(const char *name, char *buf, size_t len)
 {
 	char *d = NULL;
 	size_t n;
-	int status = 0;
 
+	/* libiberty's demangler: Itanium C++ (_Z) and Rust v0 (_R) */
 	if (strncmp(name, "_Z", 2) == 0)
-		d = __cxa_demangle(name, NULL, NULL, &status);
-	else if (strncmp(name, "_R", 2) == 0)	/* Rust v0, by libiberty */
+		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+	else if (strncmp(name, "_R", 2) == 0)
 		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
-	snprintf(buf, len, "%s", d && !status ? d : name);
+	snprintf(buf, len, "%s", d ? d : name);
 	free(d);
 	/* legacy Rust: "...::h0123456789abcdef" */
 	n = strlen(buf);

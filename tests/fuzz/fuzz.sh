@@ -38,7 +38,7 @@ build() {
 	shift
 	# shellcheck disable=SC2086
 	"$cc" $flags -o "$work/fuzz-$name" "$src/tests/fuzz/fuzz-$name.c" \
-		"$@" ${LIBELF_LIBS:--lelf} -lstdc++ ||
+		"$@" ${LIBELF_LIBS:--lelf} -liberty -lstdc++ ||
 		die "cannot build fuzz-$name with $cc; is libclang-rt-14-dev installed?"
 }
 build elfsym "$src/src/elfsym.c"
