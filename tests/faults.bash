@@ -475,13 +475,20 @@ ft_json() {
 }
 
 # ft_stderr OUT: the tool's stderr without the banner and routine lines.
+# The lines a kernel tool prints when the kernel did not run one of its
+# programs (skipped runs, a block whose end was not seen): what the row
+# is about is the fault and the exit, and the counts are checked apart,
+# so such a line is not counted as one of the row's lines.
+FT_KERNEL_LOSS='^ckb-[a-z]+: (the kernel skipped [0-9]+ runs of its programs .*|[0-9]+ blocks not counted: the kernel did not run the program when the thread came back on the CPU)$'
+
 ft_stderr() {
 	local routine
 	routine=$(ft_var ROUTINE)
 	if [ -n "$routine" ]; then
-		grep -v '^Tracing ' "$TMP/$1.err" | grep -vE "$routine" || true
+		grep -v '^Tracing ' "$TMP/$1.err" | grep -vE "$routine" |
+			grep -vE "$FT_KERNEL_LOSS" || true
 	else
-		grep -v '^Tracing ' "$TMP/$1.err" || true
+		grep -v '^Tracing ' "$TMP/$1.err" | grep -vE "$FT_KERNEL_LOSS" || true
 	fi
 }
 
