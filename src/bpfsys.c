@@ -48,16 +48,22 @@ int bpf_map_del(int fd, const void *key)
 	return map_elem(BPF_MAP_DELETE_ELEM, fd, key, NULL);
 }
 
-static int map_info(int fd, struct bpf_map_info *info)
+/* BPF_OBJ_GET_INFO_BY_FD into info (len bytes, zeroed first) */
+static int obj_info(int fd, void *info, uint32_t len)
 {
 	union bpf_attr a;
 
-	memset(info, 0, sizeof(*info));
+	memset(info, 0, len);
 	memset(&a, 0, sizeof(a));
 	a.info.bpf_fd = (uint32_t)fd;
-	a.info.info_len = sizeof(*info);
+	a.info.info_len = len;
 	a.info.info = (uint64_t)(uintptr_t)info;
 	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+}
+
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	return obj_info(fd, info, sizeof(*info));
 }
 
 int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
@@ -75,15 +81,8 @@ int bpf_map_info_get(int fd, uint32_t *type, uint32_t *max_entries)
 int bpf_prog_skipped(int fd, uint64_t *skipped)
 {
 	struct bpf_prog_info info;
-	union bpf_attr a;
-	int err;
+	int err = obj_info(fd, &info, sizeof(info));
 
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = (uint32_t)fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (uint64_t)(uintptr_t)&info;
-	err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
 	if (err)
 		return err;
 	*skipped = info.recursion_misses;

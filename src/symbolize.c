@@ -100,10 +100,9 @@ void demangle_name(const char *name, char *buf, size_t len)
 	char *d = NULL;
 	size_t n;
 
-	/* libiberty's demangler: Itanium C++ (_Z) and Rust v0 (_R) */
 	if (strncmp(name, "_Z", 2) == 0)
-		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
-	else if (strncmp(name, "_R", 2) == 0)
+		d = cxx_demangle(name);
+	else if (strncmp(name, "_R", 2) == 0)	/* Rust v0, by libiberty */
 		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
 	snprintf(buf, len, "%s", d ? d : name);
 	free(d);
