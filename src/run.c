@@ -195,7 +195,7 @@ static void skipped_add(char *buf, size_t len, size_t *used, const char *sep,
 {
 	int w;
 
-	if (!buf || *used >= len)
+	if (*used >= len)
 		return;
 	w = snprintf(buf + *used, len - *used, fmt, *used ? sep : "", name,
 		     (unsigned long long)n);
@@ -203,38 +203,41 @@ static void skipped_add(char *buf, size_t len, size_t *used, const char *sep,
 		*used += (size_t)w;
 }
 
-uint64_t run_skipped(const struct run *r, char *text, char *json,
-		     size_t len)
+void run_skips_read(const struct run *r, struct run_skips *k)
 {
-	uint64_t sum = 0, n;
 	size_t tused = 0, jused = 0;
 	const char *name;
+	uint64_t n;
 	int i;
 
-	if (text && len)
-		text[0] = '\0';
-	if (json && len)
-		json[0] = '\0';
+	memset(k, 0, sizeof(*k));
 	for (i = 0; i < r->obj.nprogs; i++) {
 		if (bpf_prog_skipped(r->obj.prog_fds[i], &n) || !n)
 			continue;
-		sum += n;
+		k->n += n;
 		name = r->obj.prog_names[i];
 		/* BCC's TRACEPOINT_PROBE(cat, event) is tracepoint__cat__event */
 		if (!strncmp(name, "tracepoint__", 12) && strstr(name + 12, "__"))
 			name = strstr(name + 12, "__") + 2;
-		skipped_add(text, len, &tused, ", ", "%s%s %llu", name, n);
-		skipped_add(json, len, &jused, ",", "%s\"%s\":%llu", name, n);
+		skipped_add(k->text, sizeof(k->text), &tused, ", ", "%s%s %llu",
+			    name, n);
+		skipped_add(k->json, sizeof(k->json), &jused, ",",
+			    "%s\"%s\":%llu", name, n);
 	}
-	return sum;
 }
 
-void run_skipped_say(uint64_t n, const char *text)
+void run_skips_json(FILE *f, const struct run_skips *k)
 {
-	if (n)
+	fprintf(f, ",\"skipped_runs\":%llu,\"skipped_by\":{%s}",
+		(unsigned long long)k->n, k->json);
+}
+
+void run_skips_say(const struct run_skips *k)
+{
+	if (k->n)
 		msg("the kernel skipped %llu runs of its programs (%s): another "
 		    "BPF program or BPF call held that CPU, so counts may be "
-		    "short by that many", (unsigned long long)n, text);
+		    "short by that many", (unsigned long long)k->n, k->text);
 }
 
 static const char *const kind_names[] = {

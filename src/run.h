@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bpfsys.h"
 #include "plan.h"
@@ -46,16 +47,21 @@ int run_load(struct run *r, const char *text, const char *const *cflags,
 int run_maps(const struct run *r, const char *const *names, int n, int *fds);
 
 /* Runs of the loaded programs the kernel skipped because another BPF
- * program (or a BPF map call from user space) held that CPU: their sum;
- * for those with any, text (when not NULL) gets "program N,..." and json
- * "\"program\":N,...", each program named without BCC's
- * "tracepoint__CATEGORY__" prefix; both buffers len bytes. */
-uint64_t run_skipped(const struct run *r, char *text, char *json,
-		     size_t len);
+ * program (or a BPF map call from user space) held that CPU, read once
+ * at the end of a run: for those with any, each program named without
+ * BCC's "tracepoint__CATEGORY__" prefix. */
+struct run_skips {
+	uint64_t n;		/* in all */
+	char text[512];		/* "program N, ..." */
+	char json[512];		/* "\"program\":N,..." */
+};
+void run_skips_read(const struct run *r, struct run_skips *k);
 
-/* The one line on stderr for n skipped runs (run_skipped's sum and
- * text); nothing when n is 0. */
-void run_skipped_say(uint64_t n, const char *text);
+/* ,"skipped_runs":N,"skipped_by":{...} for a JSON summary, onto f. */
+void run_skips_json(FILE *f, const struct run_skips *k);
+
+/* The one line on stderr; nothing when no run was skipped. */
+void run_skips_say(const struct run_skips *k);
 
 /* Attach every probe of the plan: entries (and tracepoints, perf events)
  * first, then return probes, so that no return is seen before its entry

@@ -255,10 +255,9 @@ static void summary(void *arg, const char *reason)
 	uint64_t keys = 0, slots = 0, unsettled = 0, unmatched = 0, full = 0;
 	uint64_t inflight = 0, empty = 0;
 	uint32_t u = DISK_UNMATCHED, f = DISK_TRACK_FULL, e = DISK_EMPTY;
-	char skipped_by[512], skipped_json[512];
-	uint64_t skipped = run_skipped(&s->run, skipped_by, skipped_json,
-				       sizeof(skipped_by));
+	struct run_skips skips;
 
+	run_skips_read(&s->run, &skips);
 	agg_lost(s->agg, &keys, &slots, &unsettled);
 	bpf_map_sum_u64(s->drops_fd, &u, &unmatched);
 	bpf_map_sum_u64(s->drops_fd, &f, &full);
@@ -269,16 +268,16 @@ static void summary(void *arg, const char *reason)
 		       "%llu,\"requests\":%llu,\"in_flight_at_exit\":%llu,"
 		       "\"unmatched_completions\":%llu,\"lost_untracked\":%llu,"
 		       "\"flush_steps\":%llu,\"lost_keys\":%llu,"
-		       "\"lost_buckets\":%llu,\"skipped_runs\":%llu,"
-		       "\"skipped_by\":{%s}}\n", reason,
+		       "\"lost_buckets\":%llu", reason,
 		       (unsigned long long)s->intervals,
 		       (unsigned long long)s->requests,
 		       (unsigned long long)inflight,
 		       (unsigned long long)unmatched,
 		       (unsigned long long)full, (unsigned long long)empty,
 		       (unsigned long long)keys,
-		       (unsigned long long)slots,
-		       (unsigned long long)skipped, skipped_json);
+		       (unsigned long long)slots);
+		run_skips_json(stdout, &skips);
+		printf("}\n");
 		fflush(stdout);
 	}
 	msg("%llu requests; %llu still in flight at exit, %llu completions of "
@@ -289,7 +288,7 @@ static void summary(void *arg, const char *reason)
 		    "not counted and %llu not put in a histogram (aggregation "
 		    "maps full)", (unsigned long long)full,
 		    (unsigned long long)keys, (unsigned long long)slots);
-	run_skipped_say(skipped, skipped_by);
+	run_skips_say(&skips);
 	vmsg("%llu completions without data were the writes that asked for "
 	     "a flush (the flush is counted)", (unsigned long long)empty);
 	if (unsettled)

@@ -416,11 +416,10 @@ static void summary(void *arg, const char *reason)
 	uint64_t keys = 0, slots = 0, unsettled = 0, start = 0;
 	uint32_t z = IO_DROP_START_FULL;
 	bool first = true;
-	char skipped_by[512], skipped_json[512];
-	uint64_t skipped = run_skipped(&s->run, skipped_by, skipped_json,
-				       sizeof(skipped_by));
+	struct run_skips skips;
 	int i;
 
+	run_skips_read(&s->run, &skips);
 	agg_lost(s->agg, &keys, &slots, &unsettled);
 	bpf_map_sum_u64(s->drops_fd, &z, &start);
 	if (s->o.r.json) {
@@ -435,10 +434,10 @@ static void summary(void *arg, const char *reason)
 			first = false;
 		}
 		printf("},\"lost_keys\":%llu,\"lost_buckets\":%llu,"
-		       "\"lost_starts\":%llu,\"skipped_runs\":%llu,"
-		       "\"skipped_by\":{%s}}\n", (unsigned long long)keys,
-		       (unsigned long long)slots, (unsigned long long)start,
-		       (unsigned long long)skipped, skipped_json);
+		       "\"lost_starts\":%llu", (unsigned long long)keys,
+		       (unsigned long long)slots, (unsigned long long)start);
+		run_skips_json(stdout, &skips);
+		printf("}\n");
 		fflush(stdout);
 	}
 	if (keys || slots || start)
@@ -446,7 +445,7 @@ static void summary(void *arg, const char *reason)
 		    "put in a histogram, %llu not timed",
 		    (unsigned long long)keys, (unsigned long long)slots,
 		    (unsigned long long)start);
-	run_skipped_say(skipped, skipped_by);
+	run_skips_say(&skips);
 	if (unsettled)
 		vmsg("%llu intervals closed with a program still writing",
 		     (unsigned long long)unsettled);

@@ -330,17 +330,15 @@ static int write_page(struct state *s, const char *reason)
 static void summary(struct state *s, const char *reason, double secs)
 {
 	const uint64_t *c = s->counts, *k = s->sc.v;
-	char skipped_by[512], skipped_json[512];
-	uint64_t skipped = run_skipped(&s->run, skipped_by, skipped_json,
-				       sizeof(skipped_by));
+	struct run_skips skips;
 
+	run_skips_read(&s->run, &skips);
 	if (s->o.s.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",\"seconds\":"
 		       "%.3f,\"blocks\":%llu,\"under_min\":%llu,"
 		       "\"over_max\":%llu,\"filtered_rows\":%llu,"
 		       "\"lost_rows\":%llu,\"lost_starts\":%llu,"
-		       "\"no_wakeup\":%llu,\"missed_ends\":%llu,"
-		       "\"skipped_runs\":%llu,\"skipped_by\":{%s}", reason, secs,
+		       "\"no_wakeup\":%llu,\"missed_ends\":%llu", reason, secs,
 		       (unsigned long long)c[OFFC_BLOCKS],
 		       (unsigned long long)c[OFFC_UNDER],
 		       (unsigned long long)c[OFFC_OVER],
@@ -348,8 +346,8 @@ static void summary(struct state *s, const char *reason, double secs)
 		       (unsigned long long)c[OFFC_KEYS_FULL],
 		       (unsigned long long)c[OFFC_STARTS_FULL],
 		       (unsigned long long)c[OFFC_NO_WAKEUP],
-		       (unsigned long long)c[OFFC_NO_SWITCH_IN],
-		       (unsigned long long)skipped, skipped_json);
+		       (unsigned long long)c[OFFC_NO_SWITCH_IN]);
+		run_skips_json(stdout, &skips);
 		stack_counts_json(stdout, &s->sc);
 		printf("}\n");
 	}
@@ -366,7 +364,7 @@ static void summary(struct state *s, const char *reason, double secs)
 	     (unsigned long long)c[OFFC_NO_WAKEUP],
 	     (unsigned long long)c[OFFC_NO_SWITCH_IN]);
 	stack_counts_say(&s->sc, s->o.s.stack_entries);
-	run_skipped_say(skipped, skipped_by);
+	run_skips_say(&skips);
 	if (c[OFFC_NO_SWITCH_IN])
 		msg("%llu blocks not counted: the kernel did not run the "
 		    "program when the thread came back on the CPU",

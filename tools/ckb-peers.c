@@ -1156,15 +1156,14 @@ static void summary(void *arg, const char *reason)
 {
 	struct state *s = arg;
 	uint64_t lost[PEER_DROP_COUNT] = { 0 }, keys = 0, slots = 0,
-		 unsettled = 0, skipped;
-	char skipped_by[512], skipped_json[512];
+		 unsettled = 0;
+	struct run_skips skips;
 	uint32_t i;
 
 	for (i = 0; i < PEER_DROP_COUNT; i++)
 		bpf_map_sum_u64(s->drops_fd, &i, &lost[i]);
 	agg_lost(s->agg, &keys, &slots, &unsettled);
-	skipped = run_skipped(&s->run, skipped_by, skipped_json,
-			      sizeof(skipped_by));
+	run_skips_read(&s->run, &skips);
 	if (s->o.r.json) {
 		printf("{\"type\":\"summary\",\"reason\":\"%s\",", reason);
 		if (s->o.events) {
@@ -1184,8 +1183,7 @@ static void summary(void *arg, const char *reason)
 		       "\"named_from_proc\":%llu,\"lost_connections\":%llu,"
 		       "\"lost_intervals\":%llu,\"lost_events\":%llu,"
 		       "\"lost_joins\":%llu,\"lost_hist_keys\":%llu,"
-		       "\"lost_hist_buckets\":%llu,\"skipped_runs\":%llu,"
-		       "\"skipped_by\":{%s}}\n",
+		       "\"lost_hist_buckets\":%llu",
 		       s->f.sock_length ? "sock_length" : "tcp_probe",
 		       (unsigned long long)s->held.n,
 		       (unsigned long long)s->resolved,
@@ -1193,11 +1191,12 @@ static void summary(void *arg, const char *reason)
 		       (unsigned long long)lost[PEER_DROP_STATS],
 		       (unsigned long long)lost[PEER_DROP_EVENTS],
 		       (unsigned long long)lost[PEER_DROP_TUPLES],
-		       (unsigned long long)keys, (unsigned long long)slots,
-		       (unsigned long long)skipped, skipped_json);
+		       (unsigned long long)keys, (unsigned long long)slots);
+		run_skips_json(stdout, &skips);
+		printf("}\n");
 		fflush(stdout);
 	}
-	run_skipped_say(skipped, skipped_by);
+	run_skips_say(&skips);
 	if (lost[PEER_DROP_SOCKS] || lost[PEER_DROP_STATS] ||
 	    lost[PEER_DROP_EVENTS] || lost[PEER_DROP_TUPLES] || keys || slots)
 		msg("not counted: %llu connections (map full), %llu connection "
